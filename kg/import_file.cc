@@ -1,0 +1,130 @@
+// ImportFile: one reader thread (the caller) decompresses and cuts the input into chunks
+// of whole lines; worker threads parse chunks; results are consumed in file order.
+#include <deque>
+#include <future>
+
+#include "data/error.h"
+#include "data/line_reader.h"
+#include "data/sha256.h"
+#include "kg/import.h"
+
+namespace spade::kg {
+namespace {
+
+constexpr size_t kChunkBytes = 4 << 20;
+constexpr size_t kMaxLineBytes = 1 << 20;
+
+struct ChunkResult {
+  std::vector<RawAssertion> assertions;
+  std::vector<std::pair<uint64_t, std::string>> errors;  // (line number, reason)
+  ImportStats stats;
+};
+
+ChunkResult ParseChunk(const std::string& chunk, uint64_t first_line, InputFormat format,
+                       const RowOptions& options) {
+  ChunkResult r;
+  RawAssertion a;
+  std::string reason;
+  size_t start = 0;
+  uint64_t line_no = first_line;
+  while (start < chunk.size()) {
+    size_t nl = chunk.find('\n', start);
+    std::string_view line(chunk.data() + start, nl - start);
+    start = nl + 1;
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    RowResult res;
+    if (line.size() > kMaxLineBytes) {
+      reason = "line longer than " + std::to_string(kMaxLineBytes) + " bytes";
+      res = RowResult::kError;
+    } else if (format == InputFormat::kConceptNet5) {
+      res = ParseConceptNet5Row(line, options, &a, &reason);
+    } else if (format == InputFormat::kTsv) {
+      res = ParseTsvRow(line, &a, &reason);
+    } else {
+      res = ParseRelHeadTailRow(line, &a, &reason);
+    }
+    switch (res) {
+      case RowResult::kIgnored:
+        break;
+      case RowResult::kSkipped:
+        ++r.stats.rows;
+        ++r.stats.skipped;
+        break;
+      case RowResult::kError:
+        ++r.stats.rows;
+        ++r.stats.bad_rows;
+        r.errors.emplace_back(line_no, reason);
+        break;
+      case RowResult::kAssertion:
+        ++r.stats.rows;
+        ++(a.negated ? r.stats.negated : r.stats.assertions);
+        r.assertions.push_back(std::move(a));
+        break;
+    }
+    ++line_no;
+  }
+  return r;
+}
+
+}  // namespace
+
+ImportStats ImportFile(const std::string& path, InputFormat format, const ImportOptions& options,
+                       const ImportCallbacks& callbacks) {
+  if (format == InputFormat::kAuto || format == InputFormat::kWordNet) {
+    throw InvalidArgument("ImportFile: format must be a concrete text format");
+  }
+  LineReader reader(path, kMaxLineBytes);
+  ImportStats total;
+  std::deque<std::future<ChunkResult>> in_flight;
+  const size_t max_in_flight = static_cast<size_t>(std::max(1, options.threads)) + 1;
+
+  auto consume = [&](ChunkResult r) {
+    for (const auto& [line, reason] : r.errors) {
+      std::string where = path + ":" + std::to_string(line);
+      if (options.strict) throw ParseError(where, reason);
+      if (callbacks.on_bad_row) callbacks.on_bad_row(where, reason);
+    }
+    total.rows += r.stats.rows;
+    total.bad_rows += r.stats.bad_rows;
+    total.skipped += r.stats.skipped;
+    total.assertions += r.stats.assertions;
+    total.negated += r.stats.negated;
+    if (callbacks.sink && !r.assertions.empty()) callbacks.sink(std::move(r.assertions));
+  };
+
+  try {
+    for (;;) {
+      auto chunk = std::make_shared<std::string>();
+      uint64_t first_line = reader.line_number() + 1;
+      if (reader.NextChunk(kChunkBytes, chunk.get()) == 0) break;
+      RowOptions row_options = options.rows;
+      in_flight.push_back(std::async(std::launch::async, [chunk, first_line, format, row_options] {
+        return ParseChunk(*chunk, first_line, format, row_options);
+      }));
+      while (in_flight.size() >= max_in_flight) {
+        consume(in_flight.front().get());
+        in_flight.pop_front();
+      }
+      if (callbacks.on_progress) callbacks.on_progress(reader.file_offset(), reader.file_size(), total.rows);
+    }
+    while (!in_flight.empty()) {
+      consume(in_flight.front().get());
+      in_flight.pop_front();
+    }
+  } catch (...) {
+    for (auto& f : in_flight) f.wait();  // never leave a worker reading a dead chunk
+    throw;
+  }
+  return total;
+}
+
+std::string InputSha256(const std::string& path, InputFormat format) {
+  if (format != InputFormat::kWordNet) return Sha256File(path);
+  Sha256 sha;
+  for (const char* name : {"data.noun", "data.verb", "data.adj", "data.adv"}) {
+    Sha256Update(&sha, path + "/" + name);
+  }
+  return sha.HexDigest();
+}
+
+}  // namespace spade::kg
