@@ -1,0 +1,158 @@
+#include "encoder/attention.h"
+
+#include <cmath>
+#include <limits>
+
+#include "encoder/layers.h"
+
+namespace spade::encoder {
+namespace {
+
+bool KeyAllowed(const AttentionShape& s, const std::vector<float>& key_mask, int b, int i, int j) {
+  if (s.causal && j > i) return false;
+  return key_mask.empty() || key_mask[static_cast<size_t>(b) * s.seq + j] != 0.0f;
+}
+
+void CheckInputs(const AttentionShape& s, const Matrix& q, const Matrix& k, const Matrix& v,
+                 const std::vector<float>& key_mask, const char* what) {
+  const int64_t n = static_cast<int64_t>(s.batch) * s.seq, h = static_cast<int64_t>(s.heads) * s.head_dim;
+  CheckShape(std::string(what) + " query", q, n, h);
+  CheckShape(std::string(what) + " key", k, n, h);
+  CheckShape(std::string(what) + " value", v, n, h);
+  if (!key_mask.empty() && static_cast<int64_t>(key_mask.size()) != n) {
+    ThrowShapeMismatch(std::string(what) + " attention_mask", {s.batch, s.seq},
+                       {static_cast<int64_t>(key_mask.size())});
+  }
+}
+
+}  // namespace
+
+void AttentionForward(const AttentionShape& s, const Matrix& q, const Matrix& k, const Matrix& v,
+                      const std::vector<float>& key_mask, float dropout_p, bool train, uint64_t seed,
+                      AttentionCache* cache, Matrix* ctx, const char* what) {
+  CheckInputs(s, q, k, v, key_mask, what);
+  const int T = s.seq, D = s.head_dim, nH = s.heads;
+  const float scale = 1.0f / std::sqrt(static_cast<float>(D));
+  const bool drop = train && dropout_p > 0.0f;
+  const float keep = drop ? 1.0f / (1.0f - dropout_p) : 1.0f;
+  cache->probs.resize(static_cast<Eigen::Index>(s.batch) * nH * T, T);
+  if (drop) {
+    cache->drop_mask.resize(cache->probs.rows(), T);
+  } else {
+    cache->drop_mask.resize(0, 0);
+  }
+  ctx->resize(q.rows(), q.cols());
+  const int pairs = s.batch * nH;
+  const bool parallel = static_cast<int64_t>(pairs) * T * T * D > 32768;  // skip fork/join for tiny work
+#pragma omp parallel for schedule(static) if (parallel)
+  for (int bh = 0; bh < pairs; ++bh) {
+    const int b = bh / nH, h = bh % nH;
+    auto Q = q.block(static_cast<Eigen::Index>(b) * T, h * D, T, D);
+    auto K = k.block(static_cast<Eigen::Index>(b) * T, h * D, T, D);
+    auto V = v.block(static_cast<Eigen::Index>(b) * T, h * D, T, D);
+    auto P = cache->probs.block(static_cast<Eigen::Index>(bh) * T, 0, T, T);
+    P.noalias() = Q * K.transpose();
+    for (int i = 0; i < T; ++i) {
+      float mx = -std::numeric_limits<float>::infinity();
+      for (int j = 0; j < T; ++j) {
+        if (KeyAllowed(s, key_mask, b, i, j)) mx = std::max(mx, P(i, j) * scale);
+      }
+      float sum = 0.0f;
+      for (int j = 0; j < T; ++j) {
+        const float e = KeyAllowed(s, key_mask, b, i, j) ? std::exp(P(i, j) * scale - mx) : 0.0f;
+        P(i, j) = e;
+        sum += e;
+      }
+      const float inv = sum > 0.0f ? 1.0f / sum : 0.0f;
+      P.row(i) *= inv;
+    }
+    auto C = ctx->block(static_cast<Eigen::Index>(b) * T, h * D, T, D);
+    if (drop) {
+      auto M = cache->drop_mask.block(static_cast<Eigen::Index>(bh) * T, 0, T, T);
+      const uint64_t base = static_cast<uint64_t>(bh) * T * T;
+      for (int i = 0; i < T; ++i) {
+        for (int j = 0; j < T; ++j) {
+          M(i, j) = UniformHash(seed, base + static_cast<uint64_t>(i) * T + j) < dropout_p ? 0.0f : keep;
+        }
+      }
+      C.noalias() = P.cwiseProduct(M) * V;
+    } else {
+      C.noalias() = P * V;
+    }
+  }
+}
+
+void AttentionBackward(const AttentionShape& s, const Matrix& q, const Matrix& k, const Matrix& v,
+                       const AttentionCache& cache, const Matrix& dctx, Matrix* dq, Matrix* dk, Matrix* dv) {
+  const int T = s.seq, D = s.head_dim, nH = s.heads;
+  const float scale = 1.0f / std::sqrt(static_cast<float>(D));
+  const bool drop = cache.drop_mask.size() != 0;
+  dq->resize(q.rows(), q.cols());
+  dk->resize(k.rows(), k.cols());
+  dv->resize(v.rows(), v.cols());
+  const int pairs = s.batch * nH;
+  const bool parallel = static_cast<int64_t>(pairs) * T * T * D > 32768;
+#pragma omp parallel if (parallel)
+  {
+    Matrix dP(T, T), Pd(T, T);  // per-thread scratch
+#pragma omp for schedule(static)
+    for (int bh = 0; bh < pairs; ++bh) {
+      const int b = bh / nH, h = bh % nH;
+      const Eigen::Index r0 = static_cast<Eigen::Index>(b) * T;
+      auto Q = q.block(r0, h * D, T, D);
+      auto K = k.block(r0, h * D, T, D);
+      auto V = v.block(r0, h * D, T, D);
+      auto dC = dctx.block(r0, h * D, T, D);
+      auto P = cache.probs.block(static_cast<Eigen::Index>(bh) * T, 0, T, T);
+      dP.noalias() = dC * V.transpose();
+      if (drop) {
+        auto M = cache.drop_mask.block(static_cast<Eigen::Index>(bh) * T, 0, T, T);
+        Pd = P.cwiseProduct(M);
+        dv->block(r0, h * D, T, D).noalias() = Pd.transpose() * dC;
+        dP.array() *= M.array();
+      } else {
+        dv->block(r0, h * D, T, D).noalias() = P.transpose() * dC;
+      }
+      // Softmax backward: dS = P ∘ (dP - rowsum(dP ∘ P)); then fold in the scale.
+      for (int i = 0; i < T; ++i) {
+        const float dot = dP.row(i).dot(P.row(i));
+        dP.row(i) = (P.row(i).array() * (dP.row(i).array() - dot) * scale).matrix();
+      }
+      dq->block(r0, h * D, T, D).noalias() = dP * K;
+      dk->block(r0, h * D, T, D).noalias() = dP.transpose() * Q;
+    }
+  }
+}
+
+void AttentionForwardNaive(const AttentionShape& s, const Matrix& q, const Matrix& k, const Matrix& v,
+                           const std::vector<float>& key_mask, Matrix* ctx) {
+  CheckInputs(s, q, k, v, key_mask, "naive attention");
+  const int T = s.seq, D = s.head_dim;
+  const double scale = 1.0 / std::sqrt(static_cast<double>(D));
+  ctx->setZero(q.rows(), q.cols());
+  std::vector<double> w(static_cast<size_t>(T));
+  for (int b = 0; b < s.batch; ++b) {
+    for (int h = 0; h < s.heads; ++h) {
+      for (int i = 0; i < T; ++i) {
+        double mx = -1e300, sum = 0.0;
+        for (int j = 0; j < T; ++j) {
+          double dot = 0.0;
+          for (int d = 0; d < D; ++d) dot += double(q(b * T + i, h * D + d)) * k(b * T + j, h * D + d);
+          w[static_cast<size_t>(j)] = dot * scale;
+          if (KeyAllowed(s, key_mask, b, i, j)) mx = std::max(mx, w[static_cast<size_t>(j)]);
+        }
+        for (int j = 0; j < T; ++j) {
+          w[static_cast<size_t>(j)] = KeyAllowed(s, key_mask, b, i, j) ? std::exp(w[static_cast<size_t>(j)] - mx) : 0.0;
+          sum += w[static_cast<size_t>(j)];
+        }
+        for (int d = 0; d < D; ++d) {
+          double acc = 0.0;
+          for (int j = 0; j < T; ++j) acc += w[static_cast<size_t>(j)] * v(b * T + j, h * D + d);
+          (*ctx)(b * T + i, h * D + d) = sum > 0.0 ? static_cast<float>(acc / sum) : 0.0f;
+        }
+      }
+    }
+  }
+}
+
+}  // namespace spade::encoder
