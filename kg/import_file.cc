@@ -92,6 +92,11 @@ ImportStats ImportFile(const std::string& path, InputFormat format, const Import
     if (callbacks.sink && !r.assertions.empty()) callbacks.sink(std::move(r.assertions));
   };
 
+  auto consume_front = [&] {
+    ChunkResult r = in_flight.front().get();
+    in_flight.pop_front();
+    consume(std::move(r));
+  };
   try {
     for (;;) {
       auto chunk = std::make_shared<std::string>();
@@ -101,18 +106,14 @@ ImportStats ImportFile(const std::string& path, InputFormat format, const Import
       in_flight.push_back(std::async(std::launch::async, [chunk, first_line, format, row_options] {
         return ParseChunk(*chunk, first_line, format, row_options);
       }));
-      while (in_flight.size() >= max_in_flight) {
-        consume(in_flight.front().get());
-        in_flight.pop_front();
-      }
+      while (in_flight.size() >= max_in_flight) consume_front();
       if (callbacks.on_progress) callbacks.on_progress(reader.file_offset(), reader.file_size(), total.rows);
     }
-    while (!in_flight.empty()) {
-      consume(in_flight.front().get());
-      in_flight.pop_front();
-    }
+    while (!in_flight.empty()) consume_front();
   } catch (...) {
-    for (auto& f : in_flight) f.wait();  // never leave a worker reading a dead chunk
+    for (auto& f : in_flight) {
+      if (f.valid()) f.wait();  // never leave a worker running past this call
+    }
     throw;
   }
   return total;

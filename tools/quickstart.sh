@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Quick start on a fresh Debian 12 machine: installs what Spade needs, builds build/spade,
+# builds the default knowledge graph into $SPADE_HOME/kg (default ~/.local/share/spade) and
+# shows what the product does with it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+tools/deps.sh
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build build --target spade -j "$(nproc)"
+
+export SPADE_HOME="${SPADE_HOME:-$HOME/.local/share/spade}"
+KG="$SPADE_HOME/kg"
+spade=build/tools/spade
+
+echo "== building the default KG (ConceptNet-100k + ConceptNet 4 + WordNet 3.0) into $KG"
+$spade kg build --out "$KG" \
+  data/kg/conceptnet100k/train100k.txt.gz \
+  data/kg/conceptnet4/cn4_en_triples.tsv.gz \
+  /usr/share/wordnet
+
+echo
+echo "== spade kg stats"
+$spade kg stats --kg "$KG"
+
+for concept in shovel flower house; do
+  echo
+  echo "== spade kg neighbors $concept --relation UsedFor --direction both --limit 8"
+  $spade kg neighbors --kg "$KG" "$concept" --relation UsedFor --direction both --limit 8
+done
+echo
+echo "== spade kg neighbors excavator --limit 8"
+$spade kg neighbors --kg "$KG" excavator --limit 8
