@@ -1,0 +1,345 @@
+#!/usr/bin/python3
+"""Reference fixtures for spade_encoder's parity tests.
+
+Builds tiny random BERT, ALBERT (every cross-layer sharing mode), ELECTRA (discriminator
+and generator) models *directly in PyTorch* following the published architectures, with
+Hugging Face's tensor names, runs one fixed batch in float64 and saves, per model, into
+tests/encoder/fixtures/<name>/:
+
+  config.json          HF config field names (+ spade_cross_layer_sharing for ALBERT ablations)
+  model.safetensors    the float32 parameters under their published names
+  batch.json           input_ids, token_type_ids, attention_mask and the targets
+  expected.safetensors last_hidden_state, pooled, mlm_logits (every token), sentence_logits,
+                       choice_logits, rtd_logits, loss, and grad.<tensor name> for every parameter
+
+Run with Debian's torch:  /usr/bin/python3 tools/reference/make_fixtures.py
+Needs only torch (no transformers). Deterministic: re-running rewrites identical files.
+"""
+import json
+import math
+import os
+import struct
+import sys
+
+import torch
+
+torch.set_default_dtype(torch.float64)
+OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tests", "encoder", "fixtures")
+
+
+# ---------------------------------------------------------------- safetensors (own writer)
+def write_safetensors(path, tensors):
+    header, blobs, offset = {}, [], 0
+    for name, t in tensors.items():
+        data = t.detach().to(torch.float32).contiguous().numpy().tobytes() if hasattr(t, "numpy") else t
+        header[name] = {"dtype": "F32", "shape": list(t.shape), "data_offsets": [offset, offset + len(data)]}
+        blobs.append(data)
+        offset += len(data)
+    header["__metadata__"] = {"format": "pt"}
+    h = json.dumps(header, separators=(",", ":")).encode()
+    h += b" " * ((8 - len(h) % 8) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(h)))
+        f.write(h)
+        for b in blobs:
+            f.write(b)
+
+
+# ---------------------------------------------------------------- math
+def gelu(x):
+    return 0.5 * x * (1.0 + torch.erf(x / math.sqrt(2.0)))
+
+
+def gelu_new(x):
+    return 0.5 * x * (1.0 + torch.tanh(math.sqrt(2.0 / math.pi) * (x + 0.044715 * x.pow(3))))
+
+
+ACT = {"gelu": gelu, "gelu_new": gelu_new, "relu": torch.relu}
+
+
+class Params:
+    """Named parameters (HF names without the model prefix), created float32 then used in float64."""
+
+    def __init__(self, seed):
+        self.g = torch.Generator().manual_seed(seed)
+        self.p = {}
+
+    def matrix(self, name, rows, cols, std=0.3):
+        self.p[name] = (torch.randn(rows, cols, generator=self.g, dtype=torch.float32) * std).double().requires_grad_()
+
+    def vector(self, name, n, mean=0.0, std=0.1):
+        self.p[name] = (mean + torch.randn(n, generator=self.g, dtype=torch.float32) * std).double().requires_grad_()
+
+    def linear(self, name, i, o):
+        self.matrix(name + ".weight", o, i)
+        self.vector(name + ".bias", o)
+
+    def layernorm(self, name, n):
+        self.vector(name + ".weight", n, mean=1.0)
+        self.vector(name + ".bias", n)
+
+    def __getitem__(self, k):
+        return self.p[k]
+
+
+def lin(P, name, x):
+    return x @ P[name + ".weight"].T + P[name + ".bias"]
+
+
+def ln(P, name, x, eps):
+    return torch.nn.functional.layer_norm(x, (x.shape[-1],), P[name + ".weight"], P[name + ".bias"], eps)
+
+
+# ---------------------------------------------------------------- architectures
+def build(cfg, heads, seed):
+    """Registers every tensor of the model under its published name."""
+    arch, H, E, F, L = cfg["model_type"], cfg["hidden_size"], cfg.get("embedding_size", cfg["hidden_size"]), \
+        cfg["intermediate_size"], cfg["num_hidden_layers"]
+    P = Params(seed)
+    P.matrix("embeddings.word_embeddings.weight", cfg["vocab_size"], E)
+    P.matrix("embeddings.position_embeddings.weight", cfg["max_position_embeddings"], E)
+    P.matrix("embeddings.token_type_embeddings.weight", cfg["type_vocab_size"], E)
+    P.layernorm("embeddings.LayerNorm", E)
+    if arch == "albert":
+        P.linear("encoder.embedding_hidden_mapping_in", E, H)
+    if arch == "electra" and E != H:
+        P.linear("embeddings_project", E, H)
+    schedule = []
+    if arch in ("bert", "electra"):
+        for l in range(L):
+            p = f"encoder.layer.{l}"
+            for n in ("query", "key", "value"):
+                P.linear(f"{p}.attention.self.{n}", H, H)
+            P.linear(f"{p}.attention.output.dense", H, H)
+            P.layernorm(f"{p}.attention.output.LayerNorm", H)
+            P.linear(f"{p}.intermediate.dense", H, F)
+            P.linear(f"{p}.output.dense", F, H)
+            P.layernorm(f"{p}.output.LayerNorm", H)
+            schedule.append((("bert", p), ("bert", p)))
+    else:
+        sharing = cfg.get("spade_cross_layer_sharing", "all")
+        G, K = cfg["num_hidden_groups"], cfg["inner_group_num"]
+
+        def attn(g, k):
+            p = f"encoder.albert_layer_groups.{g}.albert_layers.{k}"
+            if p + ".attention.query.weight" not in P.p:
+                for n in ("query", "key", "value", "dense"):
+                    P.linear(f"{p}.attention.{n}", H, H)
+                P.layernorm(f"{p}.attention.LayerNorm", H)
+            return ("albert", p)
+
+        def ffn(g, k):
+            p = f"encoder.albert_layer_groups.{g}.albert_layers.{k}"
+            if p + ".ffn.weight" not in P.p:
+                P.linear(f"{p}.ffn", H, F)
+                P.linear(f"{p}.ffn_output", F, H)
+                P.layernorm(f"{p}.full_layer_layer_norm", H)
+            return ("albert", p)
+
+        if sharing == "all":
+            for g in range(G):
+                for k in range(K):
+                    attn(g, k), ffn(g, k)
+            for i in range(L):
+                g = int(i / (L / G))  # AlbertTransformer's group_idx
+                for k in range(K):
+                    schedule.append((attn(g, k), ffn(g, k)))
+        elif sharing == "attention":
+            for i in range(L):
+                schedule.append((attn(0, 0), ffn(i, 0)))
+        elif sharing == "ffn":
+            for i in range(L):
+                schedule.append((attn(i, 0), ffn(0, 0)))
+        else:
+            raise ValueError(sharing)
+    if arch == "bert":
+        P.linear("pooler.dense", H, H)
+    elif arch == "albert":
+        P.linear("pooler", H, H)
+    V = cfg["vocab_size"]
+    if heads.get("mlm"):
+        names = {"bert": ("cls.predictions.transform.dense", "cls.predictions.transform.LayerNorm", "cls.predictions.bias"),
+                 "albert": ("predictions.dense", "predictions.LayerNorm", "predictions.bias"),
+                 "electra": ("generator_predictions.dense", "generator_predictions.LayerNorm", "generator_lm_head.bias")}[arch]
+        P.linear(names[0], H, E)
+        P.layernorm(names[1], E)
+        P.vector(names[2], V)
+    if heads.get("sentence") == "nsp":
+        P.linear("cls.seq_relationship", H, 2)
+    if heads.get("sentence") == "sop":
+        P.linear("sop_classifier.classifier", H, 2)
+    if heads.get("sentence") == "classification":
+        P.linear("classifier", H, cfg["num_labels"])
+    if heads.get("multiple_choice"):
+        P.linear("classifier", H, 1)
+    if heads.get("rtd"):
+        P.linear("discriminator_predictions.dense", H, H)
+        P.linear("discriminator_predictions.dense_prediction", H, 1)
+    return P, schedule
+
+
+def forward(cfg, heads, P, schedule, batch):
+    arch, H, nH = cfg["model_type"], cfg["hidden_size"], cfg["num_attention_heads"]
+    eps, act = cfg["layer_norm_eps"], ACT[cfg["hidden_act"]]
+    ids = torch.tensor(batch["input_ids"])
+    tt = torch.tensor(batch["token_type_ids"])
+    mask = torch.tensor(batch["attention_mask"], dtype=torch.float64)
+    B, T = ids.shape
+    D = H // nH
+    x = P["embeddings.word_embeddings.weight"][ids] + P["embeddings.position_embeddings.weight"][torch.arange(T)][None] \
+        + P["embeddings.token_type_embeddings.weight"][tt]
+    x = ln(P, "embeddings.LayerNorm", x, eps)
+    if arch == "albert":
+        x = lin(P, "encoder.embedding_hidden_mapping_in", x)
+    if arch == "electra" and "embeddings_project.weight" in P.p:
+        x = lin(P, "embeddings_project", x)
+    ext = (1.0 - mask)[:, None, None, :] * -1e9  # HF's extended additive mask
+    for (akind, ap), (fkind, fp) in schedule:
+        if akind == "bert":
+            qn, kn, vn = (f"{ap}.attention.self.{n}" for n in ("query", "key", "value"))
+            on, lnn = f"{ap}.attention.output.dense", f"{ap}.attention.output.LayerNorm"
+        else:
+            qn, kn, vn, on = (f"{ap}.attention.{n}" for n in ("query", "key", "value", "dense"))
+            lnn = f"{ap}.attention.LayerNorm"
+        split = lambda t: t.view(B, T, nH, D).transpose(1, 2)
+        q, k, v = split(lin(P, qn, x)), split(lin(P, kn, x)), split(lin(P, vn, x))
+        probs = torch.softmax(q @ k.transpose(-1, -2) / math.sqrt(D) + ext, dim=-1)
+        ctx = (probs @ v).transpose(1, 2).reshape(B, T, H)
+        h1 = ln(P, lnn, lin(P, on, ctx) + x, eps)
+        if fkind == "bert":
+            f = lin(P, f"{fp}.output.dense", act(lin(P, f"{fp}.intermediate.dense", h1)))
+            x = ln(P, f"{fp}.output.LayerNorm", f + h1, eps)
+        else:
+            f = lin(P, f"{fp}.ffn_output", act(lin(P, f"{fp}.ffn", h1)))
+            x = ln(P, f"{fp}.full_layer_layer_norm", f + h1, eps)
+    out = {"last_hidden_state": x}
+    loss = torch.zeros(())
+    ce = torch.nn.functional.cross_entropy
+    pooled = None
+    if arch in ("bert", "albert"):
+        pooled = torch.tanh(lin(P, "pooler.dense" if arch == "bert" else "pooler", x[:, 0]))
+        out["pooled"] = pooled
+    if heads.get("mlm"):
+        dn, lnn, bn = {"bert": ("cls.predictions.transform.dense", "cls.predictions.transform.LayerNorm", "cls.predictions.bias"),
+                       "albert": ("predictions.dense", "predictions.LayerNorm", "predictions.bias"),
+                       "electra": ("generator_predictions.dense", "generator_predictions.LayerNorm", "generator_lm_head.bias")}[arch]
+        mact = gelu if arch == "electra" else act
+        t = ln(P, lnn, mact(lin(P, dn, x)), eps)
+        logits = t @ P["embeddings.word_embeddings.weight"].T + P[bn]
+        out["mlm_logits"] = logits
+        loss = loss + ce(logits.reshape(B * T, -1), torch.tensor(batch["mlm_labels"]).reshape(-1), ignore_index=-100)
+    sent = heads.get("sentence")
+    if sent:
+        name = {"nsp": "cls.seq_relationship", "sop": "sop_classifier.classifier", "classification": "classifier"}[sent]
+        logits = lin(P, name, pooled)
+        out["sentence_logits"] = logits
+        loss = loss + ce(logits, torch.tensor(batch["sentence_labels"]))
+    if heads.get("multiple_choice"):
+        C = batch["num_choices"]
+        logits = lin(P, "classifier", pooled).view(B // C, C)
+        out["choice_logits"] = logits
+        loss = loss + ce(logits, torch.tensor(batch["choice_labels"]))
+    if heads.get("rtd"):
+        h = act(lin(P, "discriminator_predictions.dense", x))
+        logits = lin(P, "discriminator_predictions.dense_prediction", h).squeeze(-1)
+        out["rtd_logits"] = logits
+        active = mask.reshape(-1) == 1
+        loss = loss + torch.nn.functional.binary_cross_entropy_with_logits(
+            logits.reshape(-1)[active], torch.tensor(batch["rtd_labels"], dtype=torch.float64).reshape(-1)[active])
+    out["loss"] = loss
+    return out
+
+
+def make_batch(cfg, B, T, lengths, seed, heads, num_choices=0):
+    g = torch.Generator().manual_seed(seed)
+    V = cfg["vocab_size"]
+    ids = torch.randint(5, V, (B, T), generator=g)
+    mask = torch.zeros(B, T, dtype=torch.int64)
+    tt = torch.zeros(B, T, dtype=torch.int64)
+    for b, n in enumerate(lengths):
+        mask[b, :n] = 1
+        tt[b, n // 2:n] = 1
+        ids[b, n:] = 0
+    batch = {"input_ids": ids.tolist(), "token_type_ids": tt.tolist(), "attention_mask": mask.tolist()}
+    if heads.get("mlm"):
+        labels = torch.full((B, T), -100, dtype=torch.int64)
+        pick = (torch.rand(B, T, generator=g) < 0.4) & (mask == 1)
+        pick[0, 1] = True
+        labels[pick] = torch.randint(0, V, (int(pick.sum()),), generator=g)
+        batch["mlm_labels"] = labels.tolist()
+    if heads.get("sentence"):
+        k = cfg.get("num_labels", 2) if heads["sentence"] == "classification" else 2
+        batch["sentence_labels"] = torch.randint(0, k, (B,), generator=g).tolist()
+    if heads.get("multiple_choice"):
+        batch["num_choices"] = num_choices
+        batch["choice_labels"] = torch.randint(0, num_choices, (B // num_choices,), generator=g).tolist()
+    if heads.get("rtd"):
+        batch["rtd_labels"] = (torch.rand(B, T, generator=g) < 0.3).long().tolist()
+    return batch
+
+
+def base_cfg(model_type, **kw):
+    cfg = {"model_type": model_type, "vocab_size": 41, "hidden_size": 16, "num_hidden_layers": 2,
+           "num_attention_heads": 2, "intermediate_size": 24, "hidden_act": "gelu", "hidden_dropout_prob": 0.0,
+           "attention_probs_dropout_prob": 0.0, "max_position_embeddings": 12, "type_vocab_size": 2,
+           "layer_norm_eps": 1e-12, "initializer_range": 0.02, "pad_token_id": 0}
+    if model_type == "albert":
+        cfg.update({"embedding_size": 8, "hidden_act": "gelu_new", "num_hidden_groups": 1, "inner_group_num": 1,
+                    "layer_norm_eps": 1e-12})
+    if model_type == "electra":
+        cfg.update({"embedding_size": 8})
+    cfg.update(kw)
+    return cfg
+
+
+CASES = [
+    # name, config, heads, batch size, lengths, num_choices, architectures
+    ("bert_pretraining", base_cfg("bert"), {"mlm": True, "sentence": "nsp"}, 3, [7, 5, 3], 0, "BertForPreTraining"),
+    ("bert_classification", base_cfg("bert", num_labels=3, hidden_act="relu"), {"sentence": "classification"}, 3,
+     [7, 6, 2], 0, "BertForSequenceClassification"),
+    ("bert_multiple_choice", base_cfg("bert"), {"multiple_choice": True}, 4, [7, 4, 6, 5], 2, "BertForMultipleChoice"),
+    ("albert_all", base_cfg("albert", num_hidden_layers=3), {"mlm": True, "sentence": "sop"}, 3, [7, 5, 3], 0,
+     "AlbertForPreTraining"),
+    ("albert_groups", base_cfg("albert", num_hidden_layers=4, num_hidden_groups=2, inner_group_num=2),
+     {"mlm": True, "sentence": "sop"}, 2, [7, 4], 0, "AlbertForPreTraining"),
+    ("albert_none", base_cfg("albert", num_hidden_layers=3, num_hidden_groups=3), {"mlm": True, "sentence": "sop"}, 3,
+     [7, 5, 3], 0, "AlbertForPreTraining"),
+    ("albert_attention", base_cfg("albert", num_hidden_layers=3, spade_cross_layer_sharing="attention"),
+     {"mlm": True, "sentence": "sop"}, 3, [7, 5, 3], 0, "AlbertForPreTraining"),
+    ("albert_ffn", base_cfg("albert", num_hidden_layers=3, spade_cross_layer_sharing="ffn"),
+     {"mlm": True, "sentence": "sop"}, 3, [7, 5, 3], 0, "AlbertForPreTraining"),
+    ("electra_discriminator", base_cfg("electra"), {"rtd": True}, 3, [7, 5, 3], 0, "ElectraForPreTraining"),
+    ("electra_generator", base_cfg("electra", hidden_size=12, intermediate_size=20), {"mlm": True}, 3, [7, 5, 3], 0,
+     "ElectraForMaskedLM"),
+]
+
+TRUNK = ("embeddings.", "encoder.", "pooler", "embeddings_project.")
+
+
+def main():
+    for i, (name, cfg, heads, B, lengths, C, archname) in enumerate(CASES):
+        d = os.path.join(OUT, name)
+        os.makedirs(d, exist_ok=True)
+        P, schedule = build(cfg, heads, seed=100 + i)
+        batch = make_batch(cfg, B, 7, lengths, seed=200 + i, heads=heads, num_choices=C)
+        out = forward(cfg, heads, P, schedule, batch)
+        out["loss"].backward()
+        prefix = cfg["model_type"] + "."
+        file_name = lambda n: (prefix + n) if n.startswith(TRUNK) else n
+        with open(os.path.join(d, "config.json"), "w") as f:
+            json.dump(dict(cfg, architectures=[archname]), f, indent=2, sort_keys=True)
+            f.write("\n")
+        with open(os.path.join(d, "batch.json"), "w") as f:
+            json.dump(batch, f, sort_keys=True)
+            f.write("\n")
+        write_safetensors(os.path.join(d, "model.safetensors"), {file_name(n): p for n, p in P.p.items()})
+        expected = {k: v for k, v in out.items()}
+        expected["loss"] = out["loss"].reshape(1)
+        for n, p in P.p.items():
+            expected["grad." + file_name(n)] = p.grad
+        write_safetensors(os.path.join(d, "expected.safetensors"), expected)
+        print(f"{name}: loss {out['loss'].item():.6f}, {len(P.p)} tensors")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
