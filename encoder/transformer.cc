@@ -79,7 +79,10 @@ Encoder::Encoder(const EncoderConfig& c, ParamArena* arena) : config_(c), arena_
   };
 
   if (c.arch != Arch::kAlbert) {
-    for (int l = 0; l < L; ++l) schedule_.emplace_back(add_attn(AttnName(l, 0), false), add_ffn_bert(l));
+    for (int l = 0; l < L; ++l) {
+      const int a = add_attn(AttnName(l, 0), false);  // registration order = file order
+      schedule_.emplace_back(a, add_ffn_bert(l));
+    }
   } else if (c.sharing == Sharing::kAll || c.sharing == Sharing::kNone) {
     const int G = c.sharing == Sharing::kNone ? L : c.num_hidden_groups, K = c.inner_group_num;
     for (int g = 0; g < G; ++g) {
