@@ -161,6 +161,10 @@ TransE TransE::Train(size_t num_concepts, size_t num_relations, std::span<const 
   CheckTriples(num_concepts, num_relations, triples);
   if (num_concepts < 2) throw InvalidArgument("TransE: need at least 2 concepts to corrupt triples");
   if (options.epochs < 0) throw InvalidArgument("TransE: epochs must be >= 0");
+  if (!(options.learning_rate > 0) || !std::isfinite(options.learning_rate)) {
+    throw InvalidArgument("TransE: learning rate must be a positive number, got " +
+                          std::to_string(options.learning_rate));
+  }
   if (options.threads < 1 || options.threads > 256) {
     throw InvalidArgument("TransE: threads must be 1..256, got " + std::to_string(options.threads));
   }

@@ -18,7 +18,7 @@ constexpr std::string_view kStopwords[] = {
     "in", "into", "is", "it", "its", "itself", "just", "let", "may", "me", "might", "more",
     "most", "much", "must", "my", "myself", "no", "nor", "not", "now", "of", "off", "often",
     "on", "once", "only", "or", "other", "our", "ours", "ourselves", "out", "over", "own",
-    "quite", "rather", "s", "same", "shall", "she", "should", "so", "some", "such", "t", "than",
+    "quite", "rather", "s", "same", "shall", "she", "should", "so", "some", "such", "t", "than", "us",
     "that", "the", "their", "theirs", "them", "themselves", "then", "there", "these", "they",
     "this", "those", "through", "to", "too", "under", "until", "up", "very", "was", "we",
     "were", "what", "when", "where", "which", "while", "who", "whom", "whose", "why", "will",
@@ -75,12 +75,15 @@ Grounder::Grounder(const kg::Graph& graph, const Lemmatizer& lemmatizer, Groundi
 std::optional<kg::ConceptId> Grounder::MatchNgram(const std::vector<Token>& tokens, size_t i,
                                                   size_t n,
                                                   const std::vector<std::string>& lemmas,
-                                                  bool allow_general) const {
+                                                  bool allow_general, bool lemma_first) const {
   bool all_stop = true;
   for (size_t k = i; k < i + n; ++k) all_stop = all_stop && IsStopword(tokens[k].text);
   if (all_stop) return std::nullopt;
-  // Variants: as written; last word lemmatized; every word lemmatized.
-  for (int variant = 0; variant < 3; ++variant) {
+  // Variants, in order: every word lemmatized, last word lemmatized, as written ("dug" is a
+  // WordNet noun too, but a question's "dug" means dig). With lemma_first false (a whole
+  // answer phrase: "saw" the tool, not "see") the order is reversed.
+  for (int step = 0; step < 3; ++step) {
+    const int variant = lemma_first ? 2 - step : step;  // 0 written, 1 last, 2 every word
     std::string name;
     for (size_t k = i; k < i + n; ++k) {
       if (k > i) name.push_back('_');
@@ -106,7 +109,7 @@ std::vector<Mention> Grounder::Ground(std::string_view text) const {
     for (size_t n = max_n; n >= 1; --n) {
       const bool nested = i + n <= covered_until;
       if (nested && !options_.keep_nested) break;
-      std::optional<kg::ConceptId> id = MatchNgram(tokens, i, n, lemmas, /*allow_general=*/false);
+      std::optional<kg::ConceptId> id = MatchNgram(tokens, i, n, lemmas, /*allow_general=*/false, /*lemma_first=*/true);
       if (!id) continue;
       const size_t begin = tokens[i].begin, end = tokens[i + n - 1].end;
       mentions.push_back(
@@ -161,13 +164,18 @@ std::vector<Mention> Grounder::AnswerConcepts(std::string_view choice) const {
     std::vector<std::string> lemmas;
     for (const Token& t : tokens) lemmas.push_back(lemmatizer_.Lemma(t.text));
     // A choice that is itself a general concept ("person") is still that concept.
-    if (auto id = MatchNgram(tokens, 0, tokens.size(), lemmas, /*allow_general=*/true)) {
+    if (auto id = MatchNgram(tokens, 0, tokens.size(), lemmas, /*allow_general=*/true, /*lemma_first=*/false)) {
       const size_t begin = tokens.front().begin, end = tokens.back().end;
       out.push_back({*id, graph_.concept_name(*id), begin, end,
                      std::string(choice.substr(begin, end - begin))});
     }
   }
-  for (Mention& m : Ground(choice)) AddUnique(&out, std::move(m));
+  const bool whole = !out.empty();
+  for (Mention& m : Ground(choice)) {
+    // The whole phrase was matched as written; its lemmatized twin adds nothing.
+    if (whole && m.begin == out.front().begin && m.end == out.front().end) continue;
+    AddUnique(&out, std::move(m));
+  }
   if (out.empty()) {
     // Head word: the last content word, lemmatized ("a very tall building" -> "building").
     for (size_t k = tokens.size(); k-- > 0;) {

@@ -3,8 +3,9 @@
 // character spans kept so a user can see which words became which concept.
 //
 // Matching, per start token, longest n-gram first (n <= Options::max_ngram); each n-gram is
-// tried as written ("ice_creams"), with its last word lemmatized ("ice_cream") and with every
-// word lemmatized. Mentions nested inside a longer one are kept (KagNet keeps every matched
+// tried with every word lemmatized ("dug" -> "dig"), with its last word lemmatized
+// ("ice creams" -> "ice_cream") and as written; a whole answer phrase is tried in the
+// reverse order ("saw" stays the tool). Mentions nested inside a longer one are kept (KagNet keeps every matched
 // n-gram: "ice cream" yields ice_cream, ice and cream) unless Options::keep_nested is false.
 // Dropped: n-grams made only of stopwords, and the over-general concepts of
 // kOverGeneralConcepts (documented in grounding.cc), which link to everything and explain
@@ -84,7 +85,7 @@ class Grounder {
  private:
   std::optional<kg::ConceptId> MatchNgram(const std::vector<Token>& tokens, size_t i, size_t n,
                                           const std::vector<std::string>& lemmas,
-                                          bool allow_general) const;
+                                          bool allow_general, bool lemma_first) const;
 
   const kg::Graph& graph_;
   const Lemmatizer& lemmatizer_;

@@ -105,6 +105,21 @@ TEST(GroundingTest, AnswerConceptsWholePhraseThenMentionsThenHeadWord) {
   EXPECT_TRUE(grounder.AnswerConcepts("").empty());
 }
 
+TEST(GroundingTest, LemmaFirstInTextWrittenFormFirstForWholeAnswers) {
+  // Both the inflected and the base form are concepts (WordNet has "dug" and "saw" as nouns).
+  const kg::Graph g = testing::MakeGraph({{"dug", "IsA", "udder"},
+                                          {"dig", "RelatedTo", "shovel"},
+                                          {"saw", "IsA", "tool"},
+                                          {"see", "RelatedTo", "eye"}});
+  Grounder grounder(g, Wn());
+  ASSERT_EQ(grounder.Ground("I dug and saw").size(), 2u);
+  EXPECT_EQ(grounder.Ground("I dug and saw")[0].concept_name, "dig");
+  EXPECT_EQ(grounder.Ground("I dug and saw")[1].concept_name, "see");
+  const std::vector<Mention> saw = grounder.AnswerConcepts("saw");
+  ASSERT_EQ(saw.size(), 1u);  // the tool; its lemmatized twin "see" is not added
+  EXPECT_EQ(saw[0].concept_name, "saw");
+}
+
 TEST(GroundingTest, PairRemovesAnswerConceptsFromQuestion) {
   const kg::Graph g = testing::DigGraph();
   Grounder grounder(g, Wn());
