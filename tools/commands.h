@@ -13,5 +13,6 @@ std::string SpadeHome();
 std::string DefaultKgDir();
 
 void RegisterKgCommands(CLI::App& app, int* rc);
+void RegisterRetrievalCommands(CLI::App& app, int* rc);
 
 }  // namespace spade::tools

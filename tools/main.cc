@@ -25,6 +25,7 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", "spade 0.1.0");
   int rc = 0;
   spade::tools::RegisterKgCommands(app, &rc);
+  spade::tools::RegisterRetrievalCommands(app, &rc);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
