@@ -11,6 +11,7 @@
 #include <cstring>
 #include <ctime>
 #include <filesystem>
+#include <future>
 #include <unordered_map>
 
 #include <rocksdb/db.h>
@@ -135,7 +136,8 @@ KgMetadata BuildKg(const BuildOptions& options, const BuildCallbacks& callbacks)
     InputInfo info;
     info.path = input.path;
     info.format = FormatName(format);
-    info.sha256 = InputSha256(input.path, format);
+    // Hashing the input overlaps with importing it (the reader thread is the bottleneck).
+    std::future<std::string> sha = std::async(std::launch::async, [&] { return InputSha256(input.path, format); });
     uint64_t dropped = 0;
     ImportCallbacks cb;
     cb.sink = [&](std::vector<RawAssertion>&& batch) {
@@ -166,6 +168,7 @@ KgMetadata BuildKg(const BuildOptions& options, const BuildCallbacks& callbacks)
     }
     ImportStats st = format == InputFormat::kWordNet ? ImportWordNet(input.path, options.import, cb)
                                                      : ImportFile(input.path, format, options.import, cb);
+    info.sha256 = sha.get();
     info.rows = st.rows;
     info.bad_rows = st.bad_rows;
     info.skipped = st.skipped + dropped;

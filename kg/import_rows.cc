@@ -75,10 +75,6 @@ bool SplitConceptUri(std::string_view uri, std::string_view* lang, std::string_v
 RowResult ParseConceptNet5Row(std::string_view line, const RowOptions& options, RawAssertion* out,
                               std::string* reason) {
   if (IsBlank(line)) return RowResult::kIgnored;
-  if (!IsValidUtf8(line)) {
-    *reason = "invalid UTF-8";
-    return RowResult::kError;
-  }
   std::string_view f[5];
   size_t n = SplitTabs(line, f, 5);
   if (n != 5) {
@@ -93,10 +89,6 @@ RowResult ParseConceptNet5Row(std::string_view line, const RowOptions& options, 
       return RowResult::kError;
     }
   }
-  if (!f[1].starts_with("/r/")) {
-    *reason = "relation '" + std::string(f[1]) + "' does not start with /r/";
-    return RowResult::kError;
-  }
   std::string_view lang[2], text[2];
   for (int i = 0; i < 2; ++i) {
     if (!SplitConceptUri(f[2 + i], &lang[i], &text[i])) {
@@ -104,6 +96,20 @@ RowResult ParseConceptNet5Row(std::string_view line, const RowOptions& options, 
                 std::string(f[2 + i]) + "'";
       return RowResult::kError;
     }
+  }
+  // Most rows of the real dump are in other languages: leave them before the costly checks.
+  for (int i = 0; i < 2; ++i) {
+    if (!options.languages.empty() && !options.languages.count(std::string(lang[i]))) {
+      return RowResult::kSkipped;
+    }
+  }
+  if (!IsValidUtf8(line)) {
+    *reason = "invalid UTF-8";
+    return RowResult::kError;
+  }
+  if (!f[1].starts_with("/r/")) {
+    *reason = "relation '" + std::string(f[1]) + "' does not start with /r/";
+    return RowResult::kError;
   }
   std::optional<std::string> rel = CanonicalRelation(f[1]);
   if (!rel) {
@@ -129,11 +135,6 @@ RowResult ParseConceptNet5Row(std::string_view line, const RowOptions& options, 
   if (!ParseWeight(num.substr(0, end), &out->weight)) {
     *reason = "json \"weight\" is not a number";
     return RowResult::kError;
-  }
-  for (int i = 0; i < 2; ++i) {
-    if (!options.languages.empty() && !options.languages.count(std::string(lang[i]))) {
-      return RowResult::kSkipped;
-    }
   }
   out->relation = std::move(*rel);
   out->negated = false;

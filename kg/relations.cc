@@ -32,6 +32,9 @@ std::string Fold(std::string_view s) {
 }
 
 const std::string_view* FindKnown(std::string_view name) {
+  for (const std::string_view& k : kKnown) {
+    if (k == name) return &k;  // already canonical: the common case, no allocation
+  }
   std::string folded = Fold(name);
   for (const std::string_view& k : kKnown) {
     if (Fold(k) == folded) return &k;
