@@ -26,6 +26,7 @@ int main(int argc, char** argv) {
   int rc = 0;
   spade::tools::RegisterKgCommands(app, &rc);
   spade::tools::RegisterRetrievalCommands(app, &rc);
+  spade::tools::RegisterEncoderCommands(app, &rc);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -1,0 +1,22 @@
+#include "encoder/threads.h"
+
+#include <Eigen/Core>
+#include <thread>
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+namespace spade::encoder {
+
+void SetNumThreads(int n) {
+  if (n <= 0) n = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+#ifdef _OPENMP
+  omp_set_num_threads(n);
+#endif
+  Eigen::setNbThreads(n);
+}
+
+int NumThreads() { return Eigen::nbThreads(); }
+
+}  // namespace spade::encoder
