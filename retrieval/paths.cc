@@ -1,6 +1,7 @@
 #include "retrieval/paths.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <deque>
 #include <limits>
@@ -44,13 +45,14 @@ std::vector<double> RelationWeights(const kg::Graph& graph) {
   return w;
 }
 
-// Better edge between the same two concepts: higher score, then smaller relation id, then
-// forward before backward.
+// Better edge between the same two concepts u and v, seen from u: higher score, then
+// smaller relation id, then the edge whose head is the smaller concept id (so u's and v's
+// views pick the same edge and a reversed path is the same path).
 bool BetterEdge(double score_a, RelationId rel_a, bool fwd_a, double score_b, RelationId rel_b,
-                bool fwd_b) {
+                bool fwd_b, bool u_is_smaller) {
   if (score_a != score_b) return score_a > score_b;
   if (rel_a != rel_b) return rel_a < rel_b;
-  return fwd_a && !fwd_b;
+  return fwd_a != fwd_b && fwd_a == u_is_smaller;
 }
 
 double DegreeFactor(const kg::Graph& graph, ConceptId c) {
@@ -121,6 +123,28 @@ struct DistanceRecorder : boost::default_bfs_visitor {
   }
 };
 
+// A found path before ranking, fixed-size so that enumeration does not allocate.
+struct Candidate {
+  double score = 0;
+  uint8_t hops = 0;
+  std::array<ConceptId, 7> concepts{};  // hops + 1 used (max_hops <= 6)
+  std::array<PathEdge, 6> edges{};      // hops used
+};
+
+// RankAndCap's order: score, then fewer hops, then concepts, then edges.
+bool CandidateBefore(const Candidate& a, const Candidate& b) {
+  if (a.score != b.score) return a.score > b.score;
+  if (a.hops != b.hops) return a.hops < b.hops;
+  for (int i = 0; i <= a.hops; ++i) {
+    if (a.concepts[i] != b.concepts[i]) return a.concepts[i] < b.concepts[i];
+  }
+  for (int i = 0; i < a.hops; ++i) {
+    if (a.edges[i].relation != b.edges[i].relation) return a.edges[i].relation < b.edges[i].relation;
+    if (a.edges[i].forward != b.edges[i].forward) return a.edges[i].forward;
+  }
+  return false;
+}
+
 }  // namespace
 
 double RelationWeight(std::string_view name) {
@@ -151,6 +175,7 @@ std::string FormatPath(const kg::Graph& graph, const Path& path) {
 struct PathFinder::Impl {
   Csr csr;
   std::vector<double> relation_weight;
+  std::vector<uint64_t> two_hop_cost;  // (N) sum of the skeleton degrees of c's neighbours
 };
 
 PathFinder::PathFinder(const kg::Graph& graph, const kg::TransE* embeddings)
@@ -186,10 +211,10 @@ PathFinder::PathFinder(const kg::Graph& graph, const kg::TransE* embeddings)
       double s = EdgeScoreOf(graph, embeddings, impl_->relation_weight, e.other, e.relation, u);
       cand.push_back({e.other, {static_cast<float>(s), e.relation, false}});
     }
-    std::sort(cand.begin(), cand.end(), [](const Candidate& a, const Candidate& b) {
+    std::sort(cand.begin(), cand.end(), [u](const Candidate& a, const Candidate& b) {
       if (a.other != b.other) return a.other < b.other;
       return BetterEdge(a.edge.score, a.edge.relation, a.edge.forward, b.edge.score,
-                        b.edge.relation, b.edge.forward);
+                        b.edge.relation, b.edge.forward, u < a.other);
     });
     for (size_t i = 0; i < cand.size(); ++i) {
       if (i > 0 && cand[i].other == cand[i - 1].other) continue;  // keep the best of each
@@ -199,6 +224,8 @@ PathFinder::PathFinder(const kg::Graph& graph, const kg::TransE* embeddings)
   }
   impl_->csr = Csr(boost::edges_are_sorted, pairs.begin(), pairs.end(), props.begin(),
                    static_cast<uint32_t>(n));
+  impl_->two_hop_cost.assign(n, 0);
+  for (const auto& [u, v] : pairs) impl_->two_hop_cost[u] += boost::out_degree(v, impl_->csr);
 }
 
 PathFinder::~PathFinder() = default;
@@ -225,93 +252,144 @@ std::vector<PairPaths> PathFinder::FindAll(const std::vector<ConceptId>& from,
   const bool prune = embeddings_ != nullptr;
   std::vector<PairPaths> result;
   result.reserve(from.size() * to.size());
+  std::vector<Candidate> candidates;
 
-  for (ConceptId a : to) {
-    for (ConceptId q : from) CheckIds(graph_, q, a);
-    // Hops from every vertex to `a`, up to max_hops - 1 (the skeleton is symmetric).
-    s.dist[a] = 0;
-    {
-      boost::queue<uint32_t> queue;
-      WithinLimit pred{&s.dist, &g, max_hops - 1};
-      boost::filtered_graph<Csr, WithinLimit> fg(g, pred);
-      DistanceRecorder vis;
-      vis.dist = &s.dist;
-      vis.touched = &s.touched;
-      boost::breadth_first_visit(
-          fg, a, queue, vis,
-          boost::make_iterator_property_map(s.color.begin(), boost::get(boost::vertex_index, g)));
-    }
-    for (ConceptId q : from) {
+  for (ConceptId q : from) {
+    for (ConceptId a : to) {
+      CheckIds(graph_, q, a);
       PairPaths pp;
       pp.from = q;
       pp.to = a;
-      if (q != a) {
-        std::vector<ConceptId> stack{q};
-        std::vector<PathEdge> edges;
-        std::vector<double> edge_scores;
-        s.on_path[q] = 1;
-        // Depth-first over the skeleton; a vertex is entered only if `a` is still reachable
-        // within the hops left, so every branch explored ends in at least one path.
-        auto dfs = [&](auto&& self, uint32_t u, int depth, double product) -> void {
-          for (auto e : boost::make_iterator_range(boost::out_edges(u, g))) {
-            if (pp.found >= options.enumeration_limit) {
-              pp.truncated = true;
-              return;
-            }
-            const uint32_t v = boost::target(e, g);
-            if (s.on_path[v]) continue;
-            const SkeletonEdge& info = g[e];
-            const double next = product * info.score;
-            if (v == a) {
-              ++pp.found;
-              Path path;
-              path.concepts = stack;
-              path.concepts.push_back(v);
-              path.edges = edges;
-              path.edges.push_back({info.relation, info.forward});
-              double score = next;
-              if (!prune) {
-                for (size_t i = 1; i + 1 < path.concepts.size(); ++i) {
-                  score *= DegreeFactor(graph_, path.concepts[i]);
-                }
-              } else if (score < options.min_score) {
-                continue;
-              }
-              path.score = score;
-              pp.paths.push_back(std::move(path));
-              continue;
-            }
-            if (depth + 1 >= max_hops || s.dist[v] > max_hops - depth - 1) continue;
-            s.on_path[v] = 1;
-            stack.push_back(v);
-            edges.push_back({info.relation, info.forward});
-            self(self, v, depth + 1, next);
-            edges.pop_back();
-            stack.pop_back();
-            s.on_path[v] = 0;
+      if (q == a) {
+        result.push_back(std::move(pp));
+        continue;
+      }
+      // Search from the end whose neighbours have fewer neighbours (hubs make the other
+      // end expensive); paths found from `a` are reversed, so the result is the same.
+      const bool reversed = impl_->two_hop_cost[a] < impl_->two_hop_cost[q];
+      const ConceptId start = reversed ? a : q, target = reversed ? q : a;
+      // Hops to `target` for every vertex within max_hops - 2 of it (the skeleton is
+      // symmetric): a depth-bounded BFS on the filtered Boost.Graph.
+      const int ball = std::max(0, max_hops - 2);
+      s.dist[target] = 0;
+      if (ball > 0) {
+        boost::queue<uint32_t> queue;
+        WithinLimit pred{&s.dist, &g, ball};
+        boost::filtered_graph<Csr, WithinLimit> fg(g, pred);
+        DistanceRecorder vis;
+        vis.dist = &s.dist;
+        vis.touched = &s.touched;
+        boost::breadth_first_visit(
+            fg, target, queue, vis,
+            boost::make_iterator_property_map(s.color.begin(), boost::get(boost::vertex_index, g)));
+      }
+      std::vector<ConceptId> stack{start};
+      std::vector<PathEdge> edges;
+      std::vector<float> edge_scores;
+      candidates.clear();
+      s.on_path[start] = 1;
+      // A path reaching `target`: put in question -> answer order, scored as the reference
+      // does (same multiplication order), kept as a fixed-size candidate (no allocation).
+      auto emit = [&](const SkeletonEdge& last) {
+        ++pp.found;
+        const size_t hops = stack.size();
+        Candidate c;
+        c.hops = static_cast<uint8_t>(hops);
+        std::array<float, 6> sc{};
+        for (size_t i = 0; i < hops; ++i) {
+          const bool is_last = i + 1 == hops;
+          const PathEdge e = is_last ? PathEdge{last.relation, last.forward} : edges[i];
+          const float score = is_last ? last.score : edge_scores[i];
+          if (!reversed) {
+            c.concepts[i] = stack[i];
+            c.edges[i] = e;
+            sc[i] = score;
+          } else {
+            c.concepts[hops - i] = stack[i];
+            c.edges[hops - 1 - i] = {e.relation, !e.forward};
+            sc[hops - 1 - i] = score;
           }
-        };
-        dfs(dfs, q, 0, 1.0);
-        s.on_path[q] = 0;
-        RankAndCap(&pp, options);
+        }
+        c.concepts[reversed ? 0 : hops] = target;
+        double score = 1.0;
+        for (size_t i = 0; i < hops; ++i) score *= sc[i];
+        if (!prune) {
+          for (size_t i = 1; i < hops; ++i) score *= DegreeFactor(graph_, c.concepts[i]);
+        } else if (score < options.min_score) {
+          return;
+        }
+        c.score = score;
+        candidates.push_back(c);
+      };
+      // Depth-first over the skeleton; a vertex is entered only if `target` may still be
+      // reached within the hops left. With one hop left only the edge to `target` matters:
+      // it is found by binary search in the sorted row instead of scanning a hub's row.
+      auto dfs = [&](auto&& self, uint32_t u, int depth) -> void {
+        const int remaining = max_hops - depth;
+        if (remaining == 1) {
+          auto [first, last] = boost::out_edges(u, g);
+          auto it = std::lower_bound(first, last, target, [&](const auto& e, uint32_t t) {
+            return boost::target(e, g) < t;
+          });
+          if (it == last || boost::target(*it, g) != target) return;
+          if (pp.found >= options.enumeration_limit) {
+            pp.truncated = true;
+            return;
+          }
+          emit(g[*it]);
+          return;
+        }
+        for (auto e : boost::make_iterator_range(boost::out_edges(u, g))) {
+          if (pp.found >= options.enumeration_limit) {
+            pp.truncated = true;
+            return;
+          }
+          const uint32_t v = boost::target(e, g);
+          if (s.on_path[v]) continue;
+          const SkeletonEdge& info = g[e];
+          if (v == target) {
+            emit(info);
+            continue;
+          }
+          // Vertices farther than `ball` are unmarked: they can only be ruled out once the
+          // hops left fall within the ball.
+          if (remaining - 1 <= ball && s.dist[v] > remaining - 1) continue;
+          s.on_path[v] = 1;
+          stack.push_back(v);
+          edges.push_back({info.relation, info.forward});
+          edge_scores.push_back(info.score);
+          self(self, v, depth + 1);
+          edge_scores.pop_back();
+          edges.pop_back();
+          stack.pop_back();
+          s.on_path[v] = 0;
+        }
+      };
+      dfs(dfs, start, 0);
+      s.on_path[start] = 0;
+      for (uint32_t v : s.touched) {
+        s.dist[v] = kFar;
+        s.color[v] = boost::white_color;
+      }
+      s.dist[target] = kFar;
+      s.color[target] = boost::white_color;
+      s.touched.clear();
+
+      const size_t keep = std::min(candidates.size(), options.max_paths_per_pair);
+      std::partial_sort(candidates.begin(), candidates.begin() + keep, candidates.end(), CandidateBefore);
+      pp.paths.reserve(keep);
+      for (size_t i = 0; i < keep; ++i) {
+        const Candidate& c = candidates[i];
+        Path path;
+        path.concepts.assign(c.concepts.begin(), c.concepts.begin() + c.hops + 1);
+        path.edges.assign(c.edges.begin(), c.edges.begin() + c.hops);
+        path.score = c.score;
+        pp.paths.push_back(std::move(path));
       }
       result.push_back(std::move(pp));
     }
-    for (uint32_t v : s.touched) {
-      s.dist[v] = kFar;
-      s.color[v] = boost::white_color;
-    }
-    s.dist[a] = kFar;
-    s.color[a] = boost::white_color;
-    s.touched.clear();
   }
-  // Results were produced answer-major; callers expect question-major order.
-  std::vector<PairPaths> ordered;
-  ordered.reserve(result.size());
-  for (size_t qi = 0; qi < from.size(); ++qi) {
-    for (size_t ai = 0; ai < to.size(); ++ai) ordered.push_back(std::move(result[ai * from.size() + qi]));
-  }
-  return ordered;
+  return result;
 }
 
 PairPaths EnumeratePathsBfs(const kg::Graph& graph, const kg::TransE* embeddings, ConceptId from,
@@ -353,7 +431,7 @@ PairPaths EnumeratePathsBfs(const kg::Graph& graph, const kg::TransE* embeddings
           PathEdge best_edge;
           auto consider = [&](double sc, RelationId r, bool fwd) {
             if (!have || BetterEdge(static_cast<float>(sc), r, fwd, static_cast<float>(best),
-                                    best_edge.relation, best_edge.forward)) {
+                                    best_edge.relation, best_edge.forward, x < y)) {
               have = true;
               best = sc;
               best_edge = {r, fwd};

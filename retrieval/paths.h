@@ -11,7 +11,8 @@
 //
 // A path is a sequence of distinct concepts (a simple path, as networkx's all_simple_paths
 // gives); when two consecutive concepts are joined by several edges the path keeps the
-// best-scoring one (ties: smallest relation id, forward before backward). EnumeratePathsBfs
+// best-scoring one (ties: smallest relation id, then the edge whose head has the smaller
+// concept id, so the choice does not depend on the direction of travel). EnumeratePathsBfs
 // is the plain reference the Boost.Graph search is tested against.
 //
 // Thread-safety: a PathFinder is immutable after construction; concurrent calls are safe.
