@@ -16,23 +16,45 @@ Linear AddLinear(ParamArena& arena, const std::string& prefix, int in, int out, 
   return l;
 }
 
+Linear AddConv1D(ParamArena& arena, const std::string& prefix, int in, int out) {
+  Linear l;
+  l.in = in;
+  l.out = out;
+  l.transposed = true;
+  l.weight = arena.AddMatrix(prefix + ".weight", in, out);
+  l.bias = arena.AddVector(prefix + ".bias", out);
+  return l;
+}
+
 void LinearForward(const ParamArena& arena, const Linear& l, const Matrix& x, Matrix* y) {
   if (x.cols() != l.in) {
     ThrowShapeMismatch(arena.info(l.weight).name + " input", {x.rows(), l.in}, {x.rows(), x.cols()});
   }
   ConstMatrixMap w = arena.Value(l.weight);
   y->resize(x.rows(), l.out);
-  y->noalias() = x * w.transpose();
+  if (l.transposed) {
+    y->noalias() = x * w;
+  } else {
+    y->noalias() = x * w.transpose();
+  }
   if (l.bias >= 0) y->rowwise() += arena.Value(l.bias).row(0);
 }
 
 void LinearBackward(ParamArena& arena, const Linear& l, const Matrix& x, const Matrix& dy, Matrix* dx) {
   MatrixMap gw = arena.Grad(l.weight);
-  gw.noalias() += dy.transpose() * x;
+  if (l.transposed) {
+    gw.noalias() += x.transpose() * dy;
+  } else {
+    gw.noalias() += dy.transpose() * x;
+  }
   if (l.bias >= 0) arena.Grad(l.bias).row(0) += dy.colwise().sum();
   if (dx) {
     dx->resize(x.rows(), l.in);
-    dx->noalias() = dy * arena.Value(l.weight);
+    if (l.transposed) {
+      dx->noalias() = dy * arena.Value(l.weight).transpose();
+    } else {
+      dx->noalias() = dy * arena.Value(l.weight);
+    }
   }
 }
 

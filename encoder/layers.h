@@ -18,12 +18,15 @@ namespace spade::encoder {
 
 // ---- Linear: y = x W^T + b, W (O, I) as PyTorch stores it, b (O) ----
 struct Linear {
-  int weight = -1;  // (O, I)
+  int weight = -1;  // (O, I); (I, O) when transposed
   int bias = -1;    // (O), -1 when the layer has no bias
   int in = 0, out = 0;
+  bool transposed = false;  // GPT-2's Conv1D stores the weight as (I, O): y = x W + b
 };
 // Registers `<prefix>.weight` and (if bias) `<prefix>.bias`.
 Linear AddLinear(ParamArena& arena, const std::string& prefix, int in, int out, bool bias = true);
+// GPT-2's Conv1D: the same layer with the weight stored (I, O).
+Linear AddConv1D(ParamArena& arena, const std::string& prefix, int in, int out);
 void LinearForward(const ParamArena& arena, const Linear& l, const Matrix& x /*(N,I)*/, Matrix* y /*(N,O)*/);
 void LinearBackward(ParamArena& arena, const Linear& l, const Matrix& x /*(N,I)*/, const Matrix& dy /*(N,O)*/,
                     Matrix* dx /*(N,I) or null*/);

@@ -4,11 +4,13 @@
 // gradient to 1e-3 relative to that tensor's largest reference gradient.
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "encoder/checkpoint.h"
+#include "encoder/gpt2.h"
 
 namespace spade::encoder {
 namespace {
@@ -152,6 +154,52 @@ INSTANTIATE_TEST_SUITE_P(
                       Case{"electra_discriminator", Heads(false, SentenceHead::kNone, false, true)},
                       Case{"electra_generator", Heads(true, SentenceHead::kNone)}),
     [](const ::testing::TestParamInfo<Case>& i) { return std::string(i.param.name); });
+
+TEST(Parity, Gpt2ForwardGradientsAndScoresMatchPyTorch) {
+  const std::string dir = kFixtures + "gpt2";
+  auto model = LoadGpt2Dir(dir);
+  const nlohmann::json bj = ReadJson(dir + "/batch.json");
+  Batch batch;
+  batch.batch = static_cast<int>(bj["input_ids"].size());
+  batch.seq = static_cast<int>(bj["input_ids"][0].size());
+  batch.input_ids = Flatten<int32_t>(bj["input_ids"]);
+  batch.attention_mask = Flatten<float>(bj["attention_mask"]);
+  const std::vector<int32_t> labels = Flatten<int32_t>(bj["labels"]);
+  Gpt2Outputs out;
+  model->params().ZeroGrad();
+  const float loss = model->Forward(batch, labels, {}, &out);
+  model->Backward(batch, &out);
+  const SafetensorsFile expected = SafetensorsFile::Open(dir + "/expected.safetensors");
+  auto ref = [&](const std::string& name) { return expected.ReadFloat(*expected.Find(name)); };
+  const double d_hidden = AbsDiff(out.hidden.data(), ref("last_hidden_state"));
+  const double d_logits = AbsDiff(out.logits.data(), ref("logits"));
+  EXPECT_LE(d_hidden, 1e-4);
+  EXPECT_LE(d_logits, 1e-4);
+  EXPECT_NEAR(loss, ref("loss")[0], 1e-4);
+  double worst = 0;
+  const ParamArena& arena = model->params();
+  for (int id = 0; id < static_cast<int>(arena.params().size()); ++id) {
+    const ParamInfo& p = arena.info(id);
+    const double d = RelDiff(arena.Grad(id).data(), ref("grad.transformer." + p.name), 1e-4);
+    worst = std::max(worst, d);
+    EXPECT_LE(d, 1e-3) << "gradient of " << p.name;
+  }
+  const std::vector<float> scores = model->ScoreContinuations(batch, bj["score_starts"].get<std::vector<int>>());
+  const std::vector<float> ref_scores = ref("scores");
+  for (size_t b = 0; b < scores.size(); ++b) EXPECT_NEAR(scores[b], ref_scores[b], 1e-4) << b;
+  std::printf("[parity] %-24s forward max abs diff %.2e, gradient max rel diff %.2e\n", "gpt2",
+              std::max(d_hidden, d_logits), worst);
+}
+
+TEST(Parity, Gpt2SaveLoadRoundTrip) {
+  const std::string dir = kFixtures + "gpt2";
+  auto a = LoadGpt2Dir(dir);
+  const std::string tmp = ::testing::TempDir() + "/spade_gpt2_roundtrip";
+  SaveGpt2Dir(*a, tmp);
+  auto b = LoadGpt2Dir(tmp);
+  ASSERT_EQ(a->params().size(), b->params().size());
+  EXPECT_EQ(0, std::memcmp(a->params().values(), b->params().values(), a->params().size() * sizeof(float)));
+}
 
 }  // namespace
 }  // namespace spade::encoder

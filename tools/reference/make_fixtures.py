@@ -316,6 +316,76 @@ CASES = [
 TRUNK = ("embeddings.", "encoder.", "pooler", "embeddings_project.")
 
 
+# ---------------------------------------------------------------- GPT-2
+def gpt2_case(out_dir, seed):
+    cfg = {"model_type": "gpt2", "vocab_size": 41, "n_positions": 12, "n_embd": 16, "n_layer": 2, "n_head": 2,
+           "n_inner": None, "activation_function": "gelu_new", "resid_pdrop": 0.0, "embd_pdrop": 0.0,
+           "attn_pdrop": 0.0, "layer_norm_epsilon": 1e-5, "initializer_range": 0.02,
+           "architectures": ["GPT2LMHeadModel"], "tie_word_embeddings": True}
+    H, L, nH, V = cfg["n_embd"], cfg["n_layer"], cfg["n_head"], cfg["vocab_size"]
+    F, D = 4 * H, H // nH
+    P = Params(seed)
+    P.matrix("wte.weight", V, H)
+    P.matrix("wpe.weight", cfg["n_positions"], H)
+    for i in range(L):
+        p = f"h.{i}"
+        P.layernorm(p + ".ln_1", H)
+        # Conv1D: weight (in, out)
+        P.matrix(p + ".attn.c_attn.weight", H, 3 * H); P.vector(p + ".attn.c_attn.bias", 3 * H)
+        P.matrix(p + ".attn.c_proj.weight", H, H); P.vector(p + ".attn.c_proj.bias", H)
+        P.layernorm(p + ".ln_2", H)
+        P.matrix(p + ".mlp.c_fc.weight", H, F); P.vector(p + ".mlp.c_fc.bias", F)
+        P.matrix(p + ".mlp.c_proj.weight", F, H); P.vector(p + ".mlp.c_proj.bias", H)
+    P.layernorm("ln_f", H)
+    B, T, lengths = 3, 7, [7, 5, 4]
+    g = torch.Generator().manual_seed(seed + 1)
+    ids = torch.randint(1, V, (B, T), generator=g)
+    mask = torch.zeros(B, T, dtype=torch.int64)
+    for b, n in enumerate(lengths):
+        mask[b, :n] = 1
+        ids[b, n:] = 0
+    labels = torch.where(mask == 1, ids, torch.full_like(ids, -100))
+    conv = lambda name, x: x @ P[name + ".weight"] + P[name + ".bias"]
+    x = P["wte.weight"][ids] + P["wpe.weight"][torch.arange(T)][None]
+    causal = torch.tril(torch.ones(T, T, dtype=torch.bool))
+    ext = (1.0 - mask.double())[:, None, None, :] * -1e9
+    for i in range(L):
+        p = f"h.{i}"
+        a = ln(P, p + ".ln_1", x, cfg["layer_norm_epsilon"])
+        q, k, v = conv(p + ".attn.c_attn", a).split(H, dim=-1)
+        split = lambda t: t.view(B, T, nH, D).transpose(1, 2)
+        q, k, v = split(q), split(k), split(v)
+        w = q @ k.transpose(-1, -2) / math.sqrt(D)
+        w = torch.where(causal, w, torch.full_like(w, -1e9)) + ext
+        ctx = (torch.softmax(w, dim=-1) @ v).transpose(1, 2).reshape(B, T, H)
+        x = x + conv(p + ".attn.c_proj", ctx)
+        m = ln(P, p + ".ln_2", x, cfg["layer_norm_epsilon"])
+        x = x + conv(p + ".mlp.c_proj", gelu_new(conv(p + ".mlp.c_fc", m)))
+    hidden = ln(P, "ln_f", x, cfg["layer_norm_epsilon"])
+    logits = hidden @ P["wte.weight"].T
+    loss = torch.nn.functional.cross_entropy(logits[:, :-1].reshape(-1, V), labels[:, 1:].reshape(-1), ignore_index=-100)
+    loss.backward()
+    # Continuation scores: sum of log p(ids[t] | < t) for t in [start, length).
+    starts = [2, 3, 1]
+    logp = torch.log_softmax(logits.detach(), dim=-1)
+    scores = torch.tensor([sum(logp[b, t - 1, ids[b, t]].item() for t in range(starts[b], lengths[b])) for b in range(B)])
+    d = os.path.join(out_dir, "gpt2")
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, "config.json"), "w") as f:
+        json.dump(cfg, f, indent=2, sort_keys=True)
+        f.write("\n")
+    with open(os.path.join(d, "batch.json"), "w") as f:
+        json.dump({"input_ids": ids.tolist(), "attention_mask": mask.tolist(), "labels": labels.tolist(),
+                   "score_starts": starts}, f, sort_keys=True)
+        f.write("\n")
+    write_safetensors(os.path.join(d, "model.safetensors"), {"transformer." + n: t for n, t in P.p.items()})
+    expected = {"last_hidden_state": hidden, "logits": logits, "loss": loss.reshape(1), "scores": scores}
+    for n, t in P.p.items():
+        expected["grad.transformer." + n] = t.grad
+    write_safetensors(os.path.join(d, "expected.safetensors"), expected)
+    print(f"gpt2: loss {loss.item():.6f}, {len(P.p)} tensors")
+
+
 def main():
     for i, (name, cfg, heads, B, lengths, C, archname) in enumerate(CASES):
         d = os.path.join(OUT, name)
@@ -339,6 +409,7 @@ def main():
             expected["grad." + file_name(n)] = p.grad
         write_safetensors(os.path.join(d, "expected.safetensors"), expected)
         print(f"{name}: loss {out['loss'].item():.6f}, {len(P.p)} tensors")
+    gpt2_case(OUT, seed=300)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,154 @@
+#!/usr/bin/python3
+"""Encoder speed, side by side: `spade bench encoder` vs the same BERT in PyTorch (CPU).
+
+For each size (BERT-base: L=12 H=768; small: L=4 H=256) and batch (1x128, 32x128) it
+times inference and a full training step (forward, MLM loss on 15% of tokens, backward,
+AdamW) at the same thread count, and prints tokens/s, the ratio spade/torch and GFLOP/s.
+
+  /usr/bin/python3 tools/bench/encoder_bench.py --spade build/tools/spade --threads 2 \
+      [--sizes small,base] [--batches 1,32] [--seconds 3]
+
+The PyTorch model is written the way Hugging Face's BertModel is (nn.Linear projections,
+post-LayerNorm, exact GELU, additive padding mask, dropout 0.1 in training).
+"""
+import argparse
+import json
+import math
+import os
+import subprocess
+import tempfile
+import time
+
+import torch
+import torch.nn as nn
+
+SIZES = {
+    "base": dict(hidden_size=768, num_hidden_layers=12, num_attention_heads=12, intermediate_size=3072),
+    "small": dict(hidden_size=256, num_hidden_layers=4, num_attention_heads=4, intermediate_size=1024),
+}
+
+
+class Layer(nn.Module):
+    def __init__(self, H, nH, F, p):
+        super().__init__()
+        self.nH = nH
+        self.q, self.k, self.v, self.o = (nn.Linear(H, H) for _ in range(4))
+        self.ln1, self.ln2 = nn.LayerNorm(H, eps=1e-12), nn.LayerNorm(H, eps=1e-12)
+        self.fc1, self.fc2 = nn.Linear(H, F), nn.Linear(F, H)
+        self.drop = nn.Dropout(p)
+
+    def forward(self, x, ext):
+        B, T, H = x.shape
+        D = H // self.nH
+        split = lambda t: t.view(B, T, self.nH, D).transpose(1, 2)
+        q, k, v = split(self.q(x)), split(self.k(x)), split(self.v(x))
+        probs = self.drop(torch.softmax(q @ k.transpose(-1, -2) / math.sqrt(D) + ext, dim=-1))
+        ctx = (probs @ v).transpose(1, 2).reshape(B, T, H)
+        h = self.ln1(self.drop(self.o(ctx)) + x)
+        return self.ln2(self.drop(self.fc2(nn.functional.gelu(self.fc1(h)))) + h)
+
+
+class Bert(nn.Module):
+    def __init__(self, V, H, L, nH, F, P=512, p=0.1):
+        super().__init__()
+        self.word, self.pos, self.tok_type = nn.Embedding(V, H), nn.Embedding(P, H), nn.Embedding(2, H)
+        self.ln = nn.LayerNorm(H, eps=1e-12)
+        self.drop = nn.Dropout(p)
+        self.layers = nn.ModuleList(Layer(H, nH, F, p) for _ in range(L))
+        self.mlm_dense, self.mlm_ln = nn.Linear(H, H), nn.LayerNorm(H, eps=1e-12)
+        self.mlm_bias = nn.Parameter(torch.zeros(V))
+
+    def forward(self, ids, mask):
+        B, T = ids.shape
+        x = self.drop(self.ln(self.word(ids) + self.pos(torch.arange(T))[None] + self.tok_type(torch.zeros_like(ids))))
+        ext = (1.0 - mask[:, None, None, :]) * torch.finfo(torch.float32).min
+        for layer in self.layers:
+            x = layer(x, ext)
+        return x
+
+    def mlm_loss(self, x, labels):
+        rows = labels.view(-1) != -100
+        t = self.mlm_ln(nn.functional.gelu(self.mlm_dense(x.view(-1, x.shape[-1])[rows])))
+        logits = t @ self.word.weight.T + self.mlm_bias
+        return nn.functional.cross_entropy(logits, labels.view(-1)[rows])
+
+
+def torch_tps(cfg, B, T, train, seconds):
+    torch.manual_seed(0)
+    m = Bert(cfg["vocab_size"], cfg["hidden_size"], cfg["num_hidden_layers"], cfg["num_attention_heads"],
+             cfg["intermediate_size"])
+    ids = torch.randint(5, cfg["vocab_size"], (B, T))
+    mask = torch.ones(B, T)
+    labels = torch.where(torch.rand(B, T) < 0.15, torch.randint(5, cfg["vocab_size"], (B, T)), torch.full((B, T), -100))
+    opt = torch.optim.AdamW(m.parameters(), lr=1e-4)
+
+    def step():
+        if train:
+            m.train()
+            loss = m.mlm_loss(m(ids, mask), labels)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(m.parameters(), 1.0)
+            opt.step()
+        else:
+            m.eval()
+            with torch.inference_mode():
+                m(ids, mask)
+
+    step()
+    n, t0 = 0, time.perf_counter()
+    while True:
+        step()
+        n += 1
+        el = time.perf_counter() - t0
+        if el >= seconds and n >= 2:
+            return B * T * n / el
+
+
+def spade_tps(spade, cfg_path, B, T, train, threads, seconds):
+    cmd = [spade, "bench", "encoder", "--config", cfg_path, "--batch", str(B), "--seq", str(T), "--threads",
+           str(threads), "--seconds", str(seconds), "--json"] + (["--train"] if train else [])
+    return json.loads(subprocess.check_output(cmd))["tokens_per_second"]
+
+
+def flops_per_token(cfg, T, train):
+    H, F, L, V = cfg["hidden_size"], cfg["intermediate_size"], cfg["num_hidden_layers"], cfg["vocab_size"]
+    f = L * (2 * (4 * H * H + 2 * H * F) + 4 * T * H)
+    if train:
+        f = 3 * (f + 0.15 * 2 * (H * H + H * V))
+    return f
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--spade", required=True)
+    ap.add_argument("--threads", type=int, default=os.cpu_count())
+    ap.add_argument("--sizes", default="small,base")
+    ap.add_argument("--batches", default="1,32")
+    ap.add_argument("--seq", type=int, default=128)
+    ap.add_argument("--seconds", type=float, default=3.0)
+    ap.add_argument("--modes", default="infer,train")
+    a = ap.parse_args()
+    torch.set_num_threads(a.threads)
+    print(f"threads={a.threads} torch={torch.__version__}")
+    print(f"{'size':6} {'B':>3} {'T':>4} {'mode':6} {'spade tok/s':>12} {'torch tok/s':>12} {'ratio':>6} "
+          f"{'spade GF/s':>10} {'torch GF/s':>10}")
+    with tempfile.TemporaryDirectory() as d:
+        for size in a.sizes.split(","):
+            cfg = dict(model_type="bert", vocab_size=30522, max_position_embeddings=512, type_vocab_size=2,
+                       hidden_act="gelu", **SIZES[size])
+            path = os.path.join(d, size + ".json")
+            with open(path, "w") as f:
+                json.dump(cfg, f)
+            for B in map(int, a.batches.split(",")):
+                for mode in a.modes.split(","):
+                    train = mode == "train"
+                    s = spade_tps(a.spade, path, B, a.seq, train, a.threads, a.seconds)
+                    t = torch_tps(cfg, B, a.seq, train, a.seconds)
+                    fl = flops_per_token(cfg, a.seq, train)
+                    print(f"{size:6} {B:>3} {a.seq:>4} {mode:6} {s:>12.1f} {t:>12.1f} {s / t:>6.2f} "
+                          f"{s * fl / 1e9:>10.1f} {t * fl / 1e9:>10.1f}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
