@@ -10,6 +10,7 @@
 
 #include "encoder/checkpoint.h"
 #include "encoder/optim.h"
+#include "encoder/sentencepiece.h"
 #include "encoder/threads.h"
 #include "encoder/wordpiece.h"
 #include "tools/commands.h"
@@ -53,22 +54,35 @@ int RunEncode(const EncodeFlags& f) {
   enc::SetNumThreads(f.threads);
   enc::LoadReport report;
   auto model = enc::LoadModelDir(f.model, enc::HeadsConfig{}, {}, &report);
-  const bool has_vocab = std::filesystem::exists(f.model + "/vocab.txt");
-  std::unique_ptr<enc::WordPieceTokenizer> tok;
-  if (has_vocab) tok = std::make_unique<enc::WordPieceTokenizer>(enc::WordPieceTokenizer::FromModelDir(f.model));
+  // Tokenizer files as Hugging Face lays them out: vocab.txt (WordPiece) or spiece.model.
+  std::unique_ptr<enc::WordPieceTokenizer> wordpiece;
+  std::unique_ptr<enc::SentencePieceTokenizer> spm;
+  if (std::filesystem::exists(f.model + "/vocab.txt")) {
+    wordpiece = std::make_unique<enc::WordPieceTokenizer>(enc::WordPieceTokenizer::FromModelDir(f.model));
+  } else if (std::filesystem::exists(f.model + "/spiece.model")) {
+    spm = std::make_unique<enc::SentencePieceTokenizer>(enc::SentencePieceTokenizer::Load(f.model + "/spiece.model"));
+  }
   std::vector<int32_t> ids;
   if (!f.ids.empty()) {
     ids = ParseIds(f.ids);
+  } else if (wordpiece) {
+    ids = wordpiece->Encode(f.text);
+  } else if (spm) {
+    ids = spm->Encode(f.text);
   } else {
-    if (!tok) {
-      throw enc::Error(enc::ErrorCode::kNotFound,
-                       f.model + "/vocab.txt: no tokenizer in the model directory (pass --ids to skip it)");
-    }
-    ids = tok->Encode(f.text);
+    throw enc::Error(enc::ErrorCode::kNotFound, f.model +
+                                                    ": no vocab.txt or spiece.model in the model directory "
+                                                    "(pass --ids to skip the tokenizer)");
   }
   std::vector<std::string> tokens;
   for (int32_t id : ids) {
-    tokens.push_back(tok && id < tok->vocab_size() ? tok->IdToToken(id) : std::to_string(id));
+    if (wordpiece && id < wordpiece->vocab_size()) {
+      tokens.push_back(wordpiece->IdToToken(id));
+    } else if (spm && id < spm->vocab_size()) {
+      tokens.push_back(spm->IdToPiece(id));
+    } else {
+      tokens.push_back(std::to_string(id));
+    }
   }
   enc::Batch batch;
   batch.batch = 1;
