@@ -77,3 +77,36 @@ TEST(WordPiece, MissingVocabNamesTheFile) {
 
 }  // namespace
 }  // namespace spade::encoder
+
+#include "encoder/wordpiece_train.h"
+
+namespace spade::encoder {
+namespace {
+
+TEST(WordPieceTrain, LearnsAVocabularyThatCoversTheCorpus) {
+  std::vector<std::string> corpus;
+  for (int i = 0; i < 30; ++i) {
+    corpus.push_back("I dug the ground to plant flowers. What did I dig with? A shovel!");
+    corpus.push_back("They dug the ground to build a house; they used an Excavator.");
+  }
+  WordPieceTrainOptions o;
+  o.vocab_size = 120;
+  const std::vector<std::string> vocab = TrainWordPieceVocab(corpus, o);
+  EXPECT_LE(vocab.size(), 120u);
+  EXPECT_EQ(vocab[0], "[PAD]");
+  EXPECT_EQ(vocab[1], "[UNK]");
+  const WordPieceTokenizer tok(vocab, WordPieceOptions{});
+  // Frequent words became whole tokens; nothing in the corpus is unknown.
+  EXPECT_EQ(tok.Tokenize("the ground"), (std::vector<std::string>{"the", "ground"}));
+  for (const auto& line : corpus) {
+    for (const auto& t : tok.Tokenize(line)) EXPECT_NE(t, "[UNK]") << line;
+  }
+  EXPECT_EQ(tok.Tokenize("excavator"), (std::vector<std::string>{"excavator"}));  // lowercased
+  const auto path = std::filesystem::temp_directory_path() / ("spade_vocab_" + std::to_string(::getpid()) + ".txt");
+  SaveVocabTxt(vocab, path.string());
+  EXPECT_EQ(WordPieceTokenizer::FromVocabFile(path.string()).Tokenize("shovel"), tok.Tokenize("shovel"));
+  std::filesystem::remove(path);
+}
+
+}  // namespace
+}  // namespace spade::encoder
