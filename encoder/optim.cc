@@ -36,7 +36,7 @@ bool AdamW::Step(ParamArena* arena) {
   const size_t n = arena->size();
   const float scale = 1.0f / static_cast<float>(config_.accumulation_steps);
   double sq = 0.0;
-#pragma omp parallel for reduction(+ : sq) schedule(static)
+#pragma omp parallel for reduction(+ : sq) schedule(static) if (n > (1u << 16))
   for (size_t i = 0; i < n; ++i) {
     g[i] *= scale;
     sq += double(g[i]) * g[i];
@@ -63,7 +63,7 @@ bool AdamW::Step(ParamArena* arena) {
   const float bc2 = 1.0f - std::pow(b2, static_cast<float>(updates_));
   const float wd = lr * config_.weight_decay;
   const float inv_sqrt_bc2 = 1.0f / std::sqrt(bc2);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (n > (1u << 16))
   for (size_t i = 0; i < n; ++i) {
     const float gi = g[i] * clip;
     if (decay_[i]) w[i] -= wd * w[i];
