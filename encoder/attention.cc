@@ -52,19 +52,26 @@ void AttentionForward(const AttentionShape& s, const Matrix& q, const Matrix& k,
     auto V = v.block(static_cast<Eigen::Index>(b) * T, h * D, T, D);
     auto P = cache->probs.block(static_cast<Eigen::Index>(bh) * T, 0, T, T);
     P.noalias() = Q * K.transpose();
+    // Masked softmax per row, vectorised: masked keys get exactly 0.
     for (int i = 0; i < T; ++i) {
+      auto row = P.row(i);
+      const int limit = s.causal ? i + 1 : T;  // keys j < limit may be visible
       float mx = -std::numeric_limits<float>::infinity();
-      for (int j = 0; j < T; ++j) {
-        if (KeyAllowed(s, key_mask, b, i, j)) mx = std::max(mx, P(i, j) * scale);
+      for (int j = 0; j < limit; ++j) {
+        if (key_mask.empty() || key_mask[static_cast<size_t>(b) * T + j] != 0.0f) mx = std::max(mx, row(j));
       }
-      float sum = 0.0f;
-      for (int j = 0; j < T; ++j) {
-        const float e = KeyAllowed(s, key_mask, b, i, j) ? std::exp(P(i, j) * scale - mx) : 0.0f;
-        P(i, j) = e;
-        sum += e;
+      if (mx == -std::numeric_limits<float>::infinity()) {
+        row.setZero();
+        continue;
       }
-      const float inv = sum > 0.0f ? 1.0f / sum : 0.0f;
-      P.row(i) *= inv;
+      row.head(limit) = ((row.head(limit).array() - mx) * scale).exp().matrix();
+      if (limit < T) row.tail(T - limit).setZero();
+      if (!key_mask.empty()) {
+        for (int j = 0; j < limit; ++j) {
+          if (key_mask[static_cast<size_t>(b) * T + j] == 0.0f) row(j) = 0.0f;
+        }
+      }
+      row *= 1.0f / row.sum();
     }
     auto C = ctx->block(static_cast<Eigen::Index>(b) * T, h * D, T, D);
     if (drop) {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <unsupported/Eigen/SpecialFunctions>  // vectorised erf
 
 namespace spade::encoder {
 
@@ -98,11 +99,13 @@ void LayerNormBackward(ParamArena& arena, const LayerNorm& ln, const Matrix& dy,
   if (!dx) return;
   const Eigen::Index n = dy.rows();
   dx->resize(n, ln.dim);
+  dx->noalias() = dy * gamma.asDiagonal();  // g = dy * gamma, row by row below
+  const float inv_dim = 1.0f / static_cast<float>(ln.dim);
   for (Eigen::Index r = 0; r < n; ++r) {
-    RowVector g = dy.row(r).cwiseProduct(gamma);
-    const float mean_g = g.mean();
-    const float mean_gx = g.dot(cache.xhat.row(r)) / static_cast<float>(ln.dim);
-    dx->row(r) = (g.array() - mean_g - cache.xhat.row(r).array() * mean_gx) * cache.rstd[r];
+    auto g = dx->row(r);
+    const float mean_g = g.sum() * inv_dim;
+    const float mean_gx = g.dot(cache.xhat.row(r)) * inv_dim;
+    g = ((g.array() - mean_g - cache.xhat.row(r).array() * mean_gx) * cache.rstd[r]).matrix();
   }
 }
 
@@ -134,59 +137,46 @@ constexpr float kInvSqrt2Pi = 0.3989422804014327f;
 
 void ActivationForward(Activation a, const Matrix& x, Matrix* y) {
   y->resize(x.rows(), x.cols());
-  const float* in = x.data();
-  float* out = y->data();
-  const Eigen::Index n = x.size();
+  // Eigen's array functions are SIMD-vectorised (erf, tanh, exp): the element-wise layers
+  // would otherwise rival the GEMMs at small hidden sizes.
+  auto in = x.array();
   switch (a) {
     case Activation::kGelu:
-      for (Eigen::Index i = 0; i < n; ++i) out[i] = 0.5f * in[i] * (1.0f + std::erf(in[i] * kInvSqrt2));
+      y->array() = 0.5f * in * (1.0f + (in * kInvSqrt2).erf());
       break;
     case Activation::kGeluNew:
-      for (Eigen::Index i = 0; i < n; ++i) {
-        const float v = in[i];
-        out[i] = 0.5f * v * (1.0f + std::tanh(kSqrt2OverPi * (v + 0.044715f * v * v * v)));
-      }
+      y->array() = 0.5f * in * (1.0f + (kSqrt2OverPi * (in + 0.044715f * in.cube())).tanh());
       break;
     case Activation::kRelu:
-      for (Eigen::Index i = 0; i < n; ++i) out[i] = std::max(in[i], 0.0f);
+      y->array() = in.max(0.0f);
       break;
     case Activation::kTanh:
-      for (Eigen::Index i = 0; i < n; ++i) out[i] = std::tanh(in[i]);
+      y->array() = in.tanh();
       break;
   }
 }
 
 void ActivationBackward(Activation a, const Matrix& x, const Matrix& dy, Matrix* dx) {
   dx->resize(x.rows(), x.cols());
-  const float* in = x.data();
-  const float* g = dy.data();
-  float* out = dx->data();
-  const Eigen::Index n = x.size();
+  auto in = x.array();
+  auto g = dy.array();
   switch (a) {
     case Activation::kGelu:
-      for (Eigen::Index i = 0; i < n; ++i) {
-        const float v = in[i];
-        const float cdf = 0.5f * (1.0f + std::erf(v * kInvSqrt2));
-        const float pdf = kInvSqrt2Pi * std::exp(-0.5f * v * v);
-        out[i] = g[i] * (cdf + v * pdf);
-      }
+      dx->array() = g * (0.5f * (1.0f + (in * kInvSqrt2).erf()) + in * kInvSqrt2Pi * (-0.5f * in.square()).exp());
       break;
-    case Activation::kGeluNew:
-      for (Eigen::Index i = 0; i < n; ++i) {
-        const float v = in[i];
-        const float t = std::tanh(kSqrt2OverPi * (v + 0.044715f * v * v * v));
-        const float dt = (1.0f - t * t) * kSqrt2OverPi * (1.0f + 3.0f * 0.044715f * v * v);
-        out[i] = g[i] * (0.5f * (1.0f + t) + 0.5f * v * dt);
-      }
+    case Activation::kGeluNew: {
+      // t = tanh(u), u = sqrt(2/pi) (x + 0.044715 x^3); dy/dx = 0.5 (1 + t) + 0.5 x (1 - t^2) u'
+      dx->array() = (kSqrt2OverPi * (in + 0.044715f * in.cube())).tanh();  // t, in place
+      auto t = dx->array();
+      dx->array() = g * (0.5f * (1.0f + t) +
+                         0.5f * in * (1.0f - t.square()) * kSqrt2OverPi * (1.0f + 3.0f * 0.044715f * in.square()));
       break;
+    }
     case Activation::kRelu:
-      for (Eigen::Index i = 0; i < n; ++i) out[i] = in[i] > 0.0f ? g[i] : 0.0f;
+      dx->array() = (in > 0.0f).select(g, 0.0f);
       break;
     case Activation::kTanh:
-      for (Eigen::Index i = 0; i < n; ++i) {
-        const float t = std::tanh(in[i]);
-        out[i] = g[i] * (1.0f - t * t);
-      }
+      dx->array() = g * (1.0f - in.tanh().square());
       break;
   }
 }

@@ -7,6 +7,10 @@
 #include <omp.h>
 #endif
 
+#ifdef SPADE_HAVE_OPENBLAS
+extern "C" void openblas_set_num_threads(int num_threads);
+#endif
+
 namespace spade::encoder {
 
 void SetNumThreads(int n) {
@@ -15,6 +19,9 @@ void SetNumThreads(int n) {
   omp_set_num_threads(n);
 #endif
   Eigen::setNbThreads(n);
+#ifdef SPADE_HAVE_OPENBLAS
+  openblas_set_num_threads(n);
+#endif
 }
 
 int NumThreads() { return Eigen::nbThreads(); }
