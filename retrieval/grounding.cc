@@ -79,9 +79,12 @@ std::optional<kg::ConceptId> Grounder::MatchNgram(const std::vector<Token>& toke
   bool all_stop = true;
   for (size_t k = i; k < i + n; ++k) all_stop = all_stop && IsStopword(tokens[k].text);
   if (all_stop) return std::nullopt;
-  // Variants, in order: every word lemmatized, last word lemmatized, as written ("dug" is a
-  // WordNet noun too, but a question's "dug" means dig). With lemma_first false (a whole
-  // answer phrase: "saw" the tool, not "see") the order is reversed.
+  // Variants: every word lemmatized, last word lemmatized, as written. In running text the
+  // variant naming the best-connected concept wins (ties: lemma first), so "dug" -> dig
+  // (WordNet also has the noun "dug") but "ground" stays ground (not "grind"). For a whole
+  // answer phrase (lemma_first false) the first variant that is a concept wins, as written
+  // first: the choice "saw" is the tool, not "see".
+  std::optional<kg::ConceptId> best;
   for (int step = 0; step < 3; ++step) {
     const int variant = lemma_first ? 2 - step : step;  // 0 written, 1 last, 2 every word
     std::string name;
@@ -91,9 +94,12 @@ std::optional<kg::ConceptId> Grounder::MatchNgram(const std::vector<Token>& toke
       name += lemmatize ? lemmas[k] : tokens[k].text;
     }
     if (!allow_general && IsOverGeneral(name)) return std::nullopt;
-    if (auto id = graph_.find(name)) return id;
+    if (auto id = graph_.find(name)) {
+      if (!lemma_first) return id;
+      if (!best || graph_.degree(*id) > graph_.degree(*best)) best = id;
+    }
   }
-  return std::nullopt;
+  return best;
 }
 
 std::vector<Mention> Grounder::Ground(std::string_view text) const {

@@ -4,8 +4,9 @@
 //
 // Matching, per start token, longest n-gram first (n <= Options::max_ngram); each n-gram is
 // tried with every word lemmatized ("dug" -> "dig"), with its last word lemmatized
-// ("ice creams" -> "ice_cream") and as written; a whole answer phrase is tried in the
-// reverse order ("saw" stays the tool). Mentions nested inside a longer one are kept (KagNet keeps every matched
+// ("ice creams" -> "ice_cream") and as written; the variant naming the best-connected
+// concept wins ("ground" stays ground rather than "grind"; ties go to the lemma). A whole
+// answer phrase takes the first variant that matches, as written first ("saw" stays the tool). Mentions nested inside a longer one are kept (KagNet keeps every matched
 // n-gram: "ice cream" yields ice_cream, ice and cream) unless Options::keep_nested is false.
 // Dropped: n-grams made only of stopwords, and the over-general concepts of
 // kOverGeneralConcepts (documented in grounding.cc), which link to everything and explain

@@ -105,13 +105,20 @@ TEST(GroundingTest, AnswerConceptsWholePhraseThenMentionsThenHeadWord) {
   EXPECT_TRUE(grounder.AnswerConcepts("").empty());
 }
 
-TEST(GroundingTest, LemmaFirstInTextWrittenFormFirstForWholeAnswers) {
+TEST(GroundingTest, BestConnectedVariantInTextWrittenFormFirstForWholeAnswers) {
   // Both the inflected and the base form are concepts (WordNet has "dug" and "saw" as nouns).
   const kg::Graph g = testing::MakeGraph({{"dug", "IsA", "udder"},
                                           {"dig", "RelatedTo", "shovel"},
                                           {"saw", "IsA", "tool"},
-                                          {"see", "RelatedTo", "eye"}});
+                                          {"see", "RelatedTo", "eye"},
+                                          {"ground", "IsA", "land"},
+                                          {"house", "AtLocation", "ground"},
+                                          {"grind", "IsA", "crush"}});
   Grounder grounder(g, Wn());
+  // "ground" is also the past of "grind" (verb.exc); the better-connected concept wins.
+  ASSERT_EQ(grounder.Ground("the ground").size(), 1u);
+  EXPECT_EQ(grounder.Ground("the ground")[0].concept_name, "ground");
+  // Equal degrees: the lemma wins.
   ASSERT_EQ(grounder.Ground("I dug and saw").size(), 2u);
   EXPECT_EQ(grounder.Ground("I dug and saw")[0].concept_name, "dig");
   EXPECT_EQ(grounder.Ground("I dug and saw")[1].concept_name, "see");
