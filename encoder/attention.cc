@@ -43,7 +43,7 @@ void AttentionForward(const AttentionShape& s, const Matrix& q, const Matrix& k,
   }
   ctx->resize(q.rows(), q.cols());
   const int pairs = s.batch * nH;
-  const bool parallel = static_cast<int64_t>(pairs) * T * T * D > 32768;  // skip fork/join for tiny work
+  [[maybe_unused]] const bool parallel = static_cast<int64_t>(pairs) * T * T * D > 32768;  // skip tiny fork/join
 #pragma omp parallel for schedule(static) if (parallel)
   for (int bh = 0; bh < pairs; ++bh) {
     const int b = bh / nH, h = bh % nH;
@@ -98,7 +98,7 @@ void AttentionBackward(const AttentionShape& s, const Matrix& q, const Matrix& k
   dk->resize(k.rows(), k.cols());
   dv->resize(v.rows(), v.cols());
   const int pairs = s.batch * nH;
-  const bool parallel = static_cast<int64_t>(pairs) * T * T * D > 32768;
+  [[maybe_unused]] const bool parallel = static_cast<int64_t>(pairs) * T * T * D > 32768;
 #pragma omp parallel if (parallel)
   {
     Matrix dP(T, T), Pd(T, T);  // per-thread scratch

@@ -7,7 +7,8 @@
 // large-negative mask gives the same numbers in float32). A query row whose keys are all
 // masked gets all-zero probabilities.
 //
-// AttentionForward runs (b, h) pairs in parallel (OpenMP); AttentionForwardNaive is the
+// AttentionForward runs (b, h) pairs in parallel when built with OpenMP (not with OpenBLAS,
+// see CMakeLists.txt); AttentionForwardNaive is the
 // plain per-element loop reference that tests compare it against.
 #pragma once
 
