@@ -69,6 +69,14 @@ bool Grounder::IsOverGeneral(std::string_view concept_name) {
   return set.contains(concept_name);
 }
 
+std::vector<bool> OverGeneralMask(const kg::Graph& graph) {
+  std::vector<bool> mask(graph.num_concepts(), false);
+  for (std::string_view name : kOverGeneral) {
+    if (auto id = graph.find(name)) mask[*id] = true;
+  }
+  return mask;
+}
+
 Grounder::Grounder(const kg::Graph& graph, const Lemmatizer& lemmatizer, GroundingOptions options)
     : graph_(graph), lemmatizer_(lemmatizer), options_(options) {}
 

@@ -56,6 +56,10 @@ struct PairConcepts {
   std::vector<Mention> answer;    // choice mentions / whole phrase / head word
 };
 
+// One flag per concept of `graph`: true for the over-general concepts (IsOverGeneral), for
+// PathOptions::no_transit.
+std::vector<bool> OverGeneralMask(const kg::Graph& graph);
+
 class Grounder {
  public:
   Grounder(const kg::Graph& graph, const Lemmatizer& lemmatizer, GroundingOptions options = {});

@@ -250,6 +250,11 @@ std::vector<PairPaths> PathFinder::FindAll(const std::vector<ConceptId>& from,
   s.Ensure(graph_.num_concepts());
   const int max_hops = options.max_hops;
   const bool prune = embeddings_ != nullptr;
+  const std::vector<bool>* no_transit = options.no_transit;
+  if (no_transit && no_transit->size() != graph_.num_concepts()) {
+    throw InvalidArgument("path search: no_transit mask has " + std::to_string(no_transit->size()) +
+                          " entries for " + std::to_string(graph_.num_concepts()) + " concepts");
+  }
   std::vector<PairPaths> result;
   result.reserve(from.size() * to.size());
   std::vector<Candidate> candidates;
@@ -354,6 +359,7 @@ std::vector<PairPaths> PathFinder::FindAll(const std::vector<ConceptId>& from,
           // Vertices farther than `ball` are unmarked: they can only be ruled out once the
           // hops left fall within the ball.
           if (remaining - 1 <= ball && s.dist[v] > remaining - 1) continue;
+          if (no_transit && (*no_transit)[v]) continue;
           s.on_path[v] = 1;
           stack.push_back(v);
           edges.push_back({info.relation, info.forward});
@@ -455,7 +461,8 @@ PairPaths EnumeratePathsBfs(const kg::Graph& graph, const kg::TransE* embeddings
         }
         path.score = score;
         pp.paths.push_back(std::move(path));
-      } else if (static_cast<int>(next.size()) - 1 < options.max_hops) {
+      } else if (static_cast<int>(next.size()) - 1 < options.max_hops &&
+                 !(options.no_transit && (*options.no_transit)[v])) {
         queue.push_back(std::move(next));
       }
     }

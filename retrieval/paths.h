@@ -46,6 +46,10 @@ struct PathOptions {
   size_t max_paths_per_pair = 100;   // kept per (question, answer) concept pair, best first
   double min_score = 0.15;           // KagNet pruning; applies only with embeddings
   size_t enumeration_limit = 20000;  // simple paths looked at per pair before stopping
+  // Concepts never used as a path's inner node (indexed by ConceptId, e.g.
+  // OverGeneralMask(graph): "something", "person" link everything and explain nothing).
+  // Null = none. Not owned; must outlive the call.
+  const std::vector<bool>* no_transit = nullptr;
 };
 
 // Paths between one question concept and one answer concept.

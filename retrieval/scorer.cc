@@ -143,6 +143,10 @@ KgScorer::KgScorer(const kg::Graph& graph, const Lemmatizer& lemmatizer,
     throw InvalidArgument("KgScorer: weights for " + std::to_string(weights_.weight.size()) +
                           " features, expected " + std::to_string(n));
   }
+  if (!options_.over_general_transit) {
+    no_transit_ = OverGeneralMask(graph);
+    options_.paths.no_transit = &no_transit_;
+  }
   relation_group_.assign(graph.num_relations(), -1);
   const auto& groups = RelationGroups();
   for (size_t r = 0; r < graph.num_relations(); ++r) {

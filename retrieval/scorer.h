@@ -46,6 +46,7 @@ struct KgScorerOptions {
   size_t max_question_concepts = 12;  // the first ones in text order; question_concept kept
   size_t max_answer_concepts = 4;
   size_t top_paths = 5;               // kept per choice for explanations
+  bool over_general_transit = false;  // let paths pass through "something", "person", ...
 };
 
 struct ChoiceResult {
@@ -91,6 +92,7 @@ class KgScorer {
   KgScorerWeights weights_;
   KgScorerOptions options_;
   std::vector<int> relation_group_;  // per RelationId, index into the relation features or -1
+  std::vector<bool> no_transit_;     // over-general concepts, never inside a path
 };
 
 // Fits the weights: features[q][c] are the feature vectors of question q's choices, answers[q]

@@ -122,6 +122,8 @@ int RunPaths(const PathsFlags& f) {
   retrieval::PathOptions opt;
   opt.max_hops = f.max_hops;
   opt.max_paths_per_pair = std::max<size_t>(f.limit, 1);
+  const std::vector<bool> no_transit = retrieval::OverGeneralMask(l->graph);
+  opt.no_transit = &no_transit;
   std::vector<kg::ConceptId> qs, as;
   for (const auto& m : pc.question) qs.push_back(m.concept_id);
   for (const auto& m : pc.answer) as.push_back(m.concept_id);

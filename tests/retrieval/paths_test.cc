@@ -6,6 +6,7 @@
 #include <random>
 
 #include "data/error.h"
+#include "retrieval/grounding.h"
 #include "retrieval/subgraph.h"
 #include "tests/retrieval/test_graphs.h"
 
@@ -52,6 +53,26 @@ TEST(PathFinderTest, HandCheckedPathsOnTheDigGraph) {
   EXPECT_TRUE(finder.Find(Id(g, "dig"), Id(g, "dig"), opt).paths.empty());
 }
 
+TEST(PathFinderTest, OverGeneralConceptsAreNotInnerNodes) {
+  const kg::Graph g = testing::DigGraph();
+  PathFinder finder(g);
+  PathOptions opt;
+  opt.max_hops = 2;
+  EXPECT_EQ(Rendered(g, finder.Find(Id(g, "child"), Id(g, "dig"), opt)),
+            (std::vector<std::string>{"child -IsA-> person -CapableOf-> dig"}));
+  const std::vector<bool> mask = OverGeneralMask(g);
+  EXPECT_TRUE(mask[Id(g, "person")]);
+  EXPECT_FALSE(mask[Id(g, "shovel")]);
+  opt.no_transit = &mask;
+  EXPECT_TRUE(finder.Find(Id(g, "child"), Id(g, "dig"), opt).paths.empty());
+  EXPECT_TRUE(EnumeratePathsBfs(g, nullptr, Id(g, "child"), Id(g, "dig"), opt).paths.empty());
+  // As an end point it is still fine.
+  EXPECT_EQ(finder.Find(Id(g, "person"), Id(g, "dig"), opt).paths.size(), 1u);
+  const std::vector<bool> wrong(3, false);
+  opt.no_transit = &wrong;
+  EXPECT_THROW(finder.Find(0, 1, opt), Error);
+}
+
 TEST(PathFinderTest, RanksCapsAndTruncates) {
   // a reaches z through b (direct 2 hops), c-d (3 hops) and the direct edge.
   const kg::Graph g = testing::MakeGraph({{"a", "UsedFor", "z"},
@@ -92,8 +113,9 @@ TEST(PathFinderTest, BadArgumentsAreErrors) {
 
 // Same paths, same edges, same scores, same order as the BFS reference.
 void ExpectAgree(const kg::Graph& g, const kg::TransE* emb, kg::ConceptId a, kg::ConceptId b,
-                 int hops, const PathFinder& finder) {
+                 int hops, const PathFinder& finder, const std::vector<bool>* no_transit = nullptr) {
   PathOptions opt;
+  opt.no_transit = no_transit;
   opt.max_hops = hops;
   opt.max_paths_per_pair = 1u << 30;
   opt.enumeration_limit = 1u << 30;
@@ -112,11 +134,13 @@ TEST(PathFinderTest, AgreesWithBfsReferenceOnTheDigGraph) {
   PathFinder finder(g);
   kg::TransE emb(g.num_concepts(), g.num_relations(), 8, 1, 1.0f, 7);
   PathFinder scored(g, &emb);
+  const std::vector<bool> mask = OverGeneralMask(g);
   for (int hops = 1; hops <= 4; ++hops) {
     for (kg::ConceptId a = 0; a < g.num_concepts(); ++a) {
       for (kg::ConceptId b = 0; b < g.num_concepts(); ++b) {
         ExpectAgree(g, nullptr, a, b, hops, finder);
         ExpectAgree(g, &emb, a, b, hops, scored);
+        ExpectAgree(g, nullptr, a, b, hops, finder, &mask);
       }
     }
   }
@@ -128,6 +152,7 @@ TEST(PathFinderTest, AgreesWithBfsReferenceOnConceptNet100k) {
   PathFinder finder(g);
   kg::TransE emb(g.num_concepts(), g.num_relations(), 16, 1, 1.0f, 3);
   PathFinder scored(g, &emb);
+  const std::vector<bool> cn_mask = OverGeneralMask(g);
   // Pairs of concepts a question would ground to (moderate degree keeps the reference's
   // queue of partial paths small), plus two of the README's.
   std::mt19937 rng(11);
@@ -140,6 +165,7 @@ TEST(PathFinderTest, AgreesWithBfsReferenceOnConceptNet100k) {
     const kg::ConceptId a = pool[rng() % pool.size()], b = pool[rng() % pool.size()];
     ExpectAgree(g, nullptr, a, b, 3, finder);
     ExpectAgree(g, &emb, a, b, 3, scored);
+    ExpectAgree(g, &emb, a, b, 3, scored, &cn_mask);
     with_paths += finder.Find(a, b, PathOptions{}).paths.empty() ? 0 : 1;
   }
   ExpectAgree(g, nullptr, Id(g, "shovel"), Id(g, "dig"), 2, finder);

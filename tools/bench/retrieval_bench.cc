@@ -32,6 +32,8 @@ int main(int argc, char** argv) {
     const std::optional<spade::kg::TransE> transe = spade::kg::TransE::Load(*store);
     const auto lemmatizer = spade::retrieval::Lemmatizer::Load();
     spade::retrieval::KgScorerOptions options;
+    // The same search as networkx's all_simple_paths: paths may pass through every concept.
+    options.over_general_transit = true;
     if (argc > 4) options.paths.max_hops = std::stoi(argv[4]);
     if (argc > 5) options.paths.enumeration_limit = std::stoul(argv[5]);
     spade::retrieval::KgScorer scorer(graph, lemmatizer, transe ? &*transe : nullptr,
