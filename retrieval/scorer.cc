@@ -143,10 +143,8 @@ KgScorer::KgScorer(const kg::Graph& graph, const Lemmatizer& lemmatizer,
     throw InvalidArgument("KgScorer: weights for " + std::to_string(weights_.weight.size()) +
                           " features, expected " + std::to_string(n));
   }
-  if (!options_.over_general_transit) {
-    no_transit_ = OverGeneralMask(graph);
-    options_.paths.no_transit = &no_transit_;
-  }
+  general_ = OverGeneralMask(graph);
+  if (!options_.over_general_transit) options_.paths.no_transit = &general_;
   relation_group_.assign(graph.num_relations(), -1);
   const auto& groups = RelationGroups();
   for (size_t r = 0; r < graph.num_relations(); ++r) {
@@ -247,7 +245,15 @@ QuestionResult KgScorer::Score(const data::McqItem& item) const {
       f[kAnswerCoverage] = static_cast<double>(std::count(a_reached.begin(), a_reached.end(), true)) / as.size();
     }
     f[kQcDirect] = Log1p(f[kQcDirect]);
-    for (size_t i = 0; i < all.size() && i < options_.top_paths; ++i) cr.top_paths.push_back(*all[i]);
+    // Explanations: best paths whose inner concepts are specific first, then the rest.
+    for (int pass = 0; pass < 2 && cr.top_paths.size() < options_.top_paths; ++pass) {
+      for (const Path* p : all) {
+        if (cr.top_paths.size() >= options_.top_paths) break;
+        bool general = false;
+        for (size_t i = 1; i + 1 < p->concepts.size(); ++i) general = general || general_[p->concepts[i]];
+        if (general == (pass == 1)) cr.top_paths.push_back(*p);
+      }
+    }
 
     // TransE: the most plausible single edge between a question and an answer concept,
     // over every relation and both directions, as minus its distance per dimension.
