@@ -258,17 +258,33 @@ QuestionResult KgScorer::Score(const data::McqItem& item) const {
     // TransE: the most plausible single edge between a question and an answer concept,
     // over every relation and both directions, as minus its distance per dimension.
     if (embeddings_ && !qs.empty() && !as.empty()) {
-      double best = -std::numeric_limits<double>::infinity();
+      // d(q, r, a) = |(q - a) + r|, d(a, r, q) = |r - (q - a)|: one difference per pair.
+      const int dim = embeddings_->dim();
+      const bool l1 = embeddings_->norm() == 1;
+      std::vector<float> diff(dim);
+      double best = std::numeric_limits<double>::infinity();  // smallest distance
       for (kg::ConceptId q : qs) {
         for (kg::ConceptId a : as) {
+          const float* qv = embeddings_->concept_vector(q).data();
+          const float* av = embeddings_->concept_vector(a).data();
+          for (int i = 0; i < dim; ++i) diff[i] = qv[i] - av[i];
           for (size_t r = 0; r < graph_.num_relations(); ++r) {
-            const auto rel = static_cast<kg::RelationId>(r);
-            best = std::max(best, -static_cast<double>(embeddings_->Distance(q, rel, a)));
-            best = std::max(best, -static_cast<double>(embeddings_->Distance(a, rel, q)));
+            const float* rv = embeddings_->relation_vector(static_cast<kg::RelationId>(r)).data();
+            double fwd = 0, bwd = 0;
+            for (int i = 0; i < dim; ++i) {
+              const float x = diff[i] + rv[i], y = rv[i] - diff[i];
+              fwd += l1 ? std::fabs(x) : double(x) * x;
+              bwd += l1 ? std::fabs(y) : double(y) * y;
+            }
+            if (!l1) {
+              fwd = std::sqrt(fwd);
+              bwd = std::sqrt(bwd);
+            }
+            best = std::min(best, std::min(fwd, bwd));
           }
         }
       }
-      f[kTransE] = best / embeddings_->dim();
+      f[kTransE] = -best / dim;
     }
     if (!as.empty()) f[kAnswerLogDegree] = Log1p(static_cast<double>(graph_.degree(as.front())));
     if (!qs.empty() && !as.empty()) {

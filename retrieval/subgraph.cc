@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <string>
-#include <unordered_map>
 
 #include "data/error.h"
 
@@ -19,11 +18,23 @@ Subgraph SchemaSubgraph(const kg::Graph& graph, const std::vector<kg::ConceptId>
       }
     }
   }
+  // Per-thread scratch indexed by concept; every entry is reset after use.
+  struct Scratch {
+    std::vector<uint32_t> links_q, links_a;  // links to question / answer concepts
+    std::vector<int32_t> position;           // index in sg.nodes, -1 if absent
+    std::vector<kg::ConceptId> touched_q, touched_a;
+  };
+  thread_local Scratch s;
+  const size_t n = graph.num_concepts();
+  if (s.position.size() < n) {
+    s.links_q.resize(n, 0);
+    s.links_a.resize(n, 0);
+    s.position.resize(n, -1);
+  }
   Subgraph sg;
-  std::unordered_map<kg::ConceptId, uint32_t> index;
   auto add = [&](kg::ConceptId c, NodeRole role) {
-    if (index.contains(c)) return;
-    index.emplace(c, static_cast<uint32_t>(sg.nodes.size()));
+    if (s.position[c] >= 0) return;
+    s.position[c] = static_cast<int32_t>(sg.nodes.size());
     sg.nodes.push_back(c);
     sg.roles.push_back(role);
   };
@@ -39,22 +50,28 @@ Subgraph SchemaSubgraph(const kg::Graph& graph, const std::vector<kg::ConceptId>
   for (kg::ConceptId c : answer) add(c, NodeRole::kAnswer);
 
   // Neighbours of each side; an intermediate touches both sides. Links counted for ranking.
-  auto neighbours = [&](const std::vector<kg::ConceptId>& side) {
-    std::unordered_map<kg::ConceptId, uint32_t> seen;
+  auto count = [&](const std::vector<kg::ConceptId>& side, std::vector<uint32_t>* links,
+                   std::vector<kg::ConceptId>* touched) {
+    auto bump = [&](kg::ConceptId c) {
+      if ((*links)[c]++ == 0) touched->push_back(c);
+    };
     for (kg::ConceptId c : side) {
-      for (const kg::AdjEdge& e : graph.out_edges(c)) ++seen[e.other];
-      for (const kg::AdjEdge& e : graph.in_edges(c)) ++seen[e.other];
+      for (const kg::AdjEdge& e : graph.out_edges(c)) bump(e.other);
+      for (const kg::AdjEdge& e : graph.in_edges(c)) bump(e.other);
     }
-    return seen;
   };
-  const auto from_q = neighbours(q_only);
-  const auto from_a = neighbours(answer);
+  count(q_only, &s.links_q, &s.touched_q);
+  count(answer, &s.links_a, &s.touched_a);
   std::vector<std::pair<uint32_t, kg::ConceptId>> middle;  // (links, concept)
-  for (const auto& [c, links_q] : from_q) {
-    if (index.contains(c)) continue;
-    auto it = from_a.find(c);
-    if (it != from_a.end()) middle.emplace_back(links_q + it->second, c);
+  const auto& smaller = s.touched_q.size() < s.touched_a.size() ? s.touched_q : s.touched_a;
+  for (kg::ConceptId c : smaller) {
+    if (s.position[c] >= 0 || s.links_q[c] == 0 || s.links_a[c] == 0) continue;
+    middle.emplace_back(s.links_q[c] + s.links_a[c], c);
   }
+  for (kg::ConceptId c : s.touched_q) s.links_q[c] = 0;
+  for (kg::ConceptId c : s.touched_a) s.links_a[c] = 0;
+  s.touched_q.clear();
+  s.touched_a.clear();
   std::sort(middle.begin(), middle.end(), [](const auto& x, const auto& y) {
     return x.first != y.first ? x.first > y.first : x.second < y.second;
   });
@@ -67,10 +84,11 @@ Subgraph SchemaSubgraph(const kg::Graph& graph, const std::vector<kg::ConceptId>
   }
   for (uint32_t i = 0; i < sg.nodes.size(); ++i) {
     for (const kg::AdjEdge& e : graph.out_edges(sg.nodes[i])) {
-      auto it = index.find(e.other);
-      if (it != index.end()) sg.edges.push_back({i, it->second, e.relation});
+      const int32_t j = s.position[e.other];
+      if (j >= 0) sg.edges.push_back({i, static_cast<uint32_t>(j), e.relation});
     }
   }
+  for (kg::ConceptId c : sg.nodes) s.position[c] = -1;
   std::sort(sg.edges.begin(), sg.edges.end(), [&](const SubgraphEdge& x, const SubgraphEdge& y) {
     if (x.head != y.head) return x.head < y.head;
     if (x.relation != y.relation) return x.relation < y.relation;
