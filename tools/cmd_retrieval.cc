@@ -229,6 +229,12 @@ int RunAsk(const AskFlags& f) {
   auto l = Load(f.kg);
   retrieval::KgScorer scorer(l->graph, l->lemmatizer, l->embeddings(), std::move(weights));
   const retrieval::QuestionResult r = scorer.Score(item);
+  const bool any_answer = std::any_of(r.choices.begin(), r.choices.end(),
+                                      [](const auto& c) { return !c.answer_concepts.empty(); });
+  if (r.no_question_concept && !any_answer) {
+    throw NotFound("none of the words of the question or its choices is a concept of the KG at " + f.kg +
+                   " (unknown words?)");
+  }
   const kg::Graph& g = l->graph;
   std::vector<size_t> order(r.choices.size());
   for (size_t i = 0; i < order.size(); ++i) order[i] = i;
