@@ -221,7 +221,7 @@ KgMetadata BuildKg(const BuildOptions& options, const BuildCallbacks& callbacks)
   for (size_t i = 0; i < positive; ++i) ++meta.relation_counts[relations.name(rel_order[edges[i].relation])];
   meta.built_at = NowIso8601();
 
-  // Write everything into one SST file, in key order: C G I M N O R.
+  // Three SST files over disjoint key ranges, written in parallel: [C G I M], [N], [O R].
   if (callbacks.on_phase) callbacks.on_phase("write");
   RemoveStaleTemps(out);
   fs::path tmp = out;
@@ -230,32 +230,19 @@ KgMetadata BuildKg(const BuildOptions& options, const BuildCallbacks& callbacks)
   fs::remove_all(tmp, ec);
   fs::create_directories(tmp);
   try {
-    fs::path sst_path = tmp / "bulk.sst";
     rocksdb::Options db_options;
     db_options.create_if_missing = true;
     db_options.error_if_exists = true;
-    {
+    using Put = std::function<void(const std::string&, const std::string&)>;
+    auto write_sst = [&db_options](const fs::path& path, const std::function<void(const Put&)>& fill) {
       rocksdb::SstFileWriter writer(rocksdb::EnvOptions(), db_options);
-      Check(writer.Open(sst_path.string()), "open " + sst_path.string());
-      auto put = [&](const std::string& k, const std::string& v) { Check(writer.Put(k, v), "write " + sst_path.string()); };
-      std::string key, val;
-      for (uint32_t id = 0; id < order.size(); ++id) {
-        key.assign(1, keys::kConceptByName);
-        key += concepts.name(order[id]);
-        val.clear();
-        keys::PutU32(&val, id);
-        put(key, val);
-      }
-      for (size_t i = positive; i < edges.size(); ++i) {
-        const Edge& e = edges[i];
-        put(keys::EdgeKey(keys::kNegated, e.head, e.relation, e.tail), keys::EncodeWeight(e.weight));
-      }
-      for (uint32_t id = 0; id < order.size(); ++id) put(keys::IdKey(keys::kConceptById, id), concepts.name(order[id]));
-      meta.build_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-      put(std::string(keys::kVersionKey), std::to_string(kFormatVersion));
-      put(std::string(keys::kMagicKey), std::string(keys::kMagic));
-      put(std::string(keys::kMetadataKey), MetadataToJson(meta).dump());
-      {
+      Check(writer.Open(path.string()), "open " + path.string());
+      fill([&](const std::string& k, const std::string& v) { Check(writer.Put(k, v), "write " + path.string()); });
+      Check(writer.Finish(), "finish " + path.string());
+    };
+    const std::vector<fs::path> ssts = {tmp / "names.sst", tmp / "in.sst", tmp / "out.sst"};
+    std::future<void> in_file = std::async(std::launch::async, [&] {
+      write_sst(ssts[1], [&](const Put& put) {
         std::vector<Edge> in(edges.begin(), edges.begin() + static_cast<std::ptrdiff_t>(positive));
         std::sort(in.begin(), in.end(), [](const Edge& a, const Edge& b) {
           if (a.tail != b.tail) return a.tail < b.tail;
@@ -263,18 +250,49 @@ KgMetadata BuildKg(const BuildOptions& options, const BuildCallbacks& callbacks)
           return a.head < b.head;
         });
         for (const Edge& e : in) put(keys::EdgeKey(keys::kIn, e.tail, e.relation, e.head), keys::EncodeWeight(e.weight));
-      }
-      for (size_t i = 0; i < positive; ++i) {
-        const Edge& e = edges[i];
-        put(keys::EdgeKey(keys::kOut, e.head, e.relation, e.tail), keys::EncodeWeight(e.weight));
-      }
-      for (uint32_t r = 0; r < rel_order.size(); ++r) {
-        key.assign(1, keys::kRelation);
-        keys::PutU16(&key, static_cast<uint16_t>(r));
-        put(key, relations.name(rel_order[r]));
-      }
-      Check(writer.Finish(), "finish " + sst_path.string());
+      });
+    });
+    std::future<void> out_file = std::async(std::launch::async, [&] {
+      write_sst(ssts[2], [&](const Put& put) {
+        for (size_t i = 0; i < positive; ++i) {
+          const Edge& e = edges[i];
+          put(keys::EdgeKey(keys::kOut, e.head, e.relation, e.tail), keys::EncodeWeight(e.weight));
+        }
+        std::string key;
+        for (uint32_t r = 0; r < rel_order.size(); ++r) {
+          key.assign(1, keys::kRelation);
+          keys::PutU16(&key, static_cast<uint16_t>(r));
+          put(key, relations.name(rel_order[r]));
+        }
+      });
+    });
+    try {
+      write_sst(ssts[0], [&](const Put& put) {
+        std::string key, val;
+        for (uint32_t id = 0; id < order.size(); ++id) {
+          key.assign(1, keys::kConceptByName);
+          key += concepts.name(order[id]);
+          val.clear();
+          keys::PutU32(&val, id);
+          put(key, val);
+        }
+        for (size_t i = positive; i < edges.size(); ++i) {
+          const Edge& e = edges[i];
+          put(keys::EdgeKey(keys::kNegated, e.head, e.relation, e.tail), keys::EncodeWeight(e.weight));
+        }
+        for (uint32_t id = 0; id < order.size(); ++id) put(keys::IdKey(keys::kConceptById, id), concepts.name(order[id]));
+        meta.build_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        put(std::string(keys::kVersionKey), std::to_string(kFormatVersion));
+        put(std::string(keys::kMagicKey), std::string(keys::kMagic));
+        put(std::string(keys::kMetadataKey), MetadataToJson(meta).dump());
+      });
+    } catch (...) {
+      in_file.wait();
+      out_file.wait();
+      throw;
     }
+    in_file.get();
+    out_file.get();
     if (callbacks.on_phase) callbacks.on_phase("ingest");
     fs::path db_path = tmp / "db";
     {
@@ -283,7 +301,9 @@ KgMetadata BuildKg(const BuildOptions& options, const BuildCallbacks& callbacks)
       std::unique_ptr<rocksdb::DB> db(raw);
       rocksdb::IngestExternalFileOptions ingest;
       ingest.move_files = true;
-      Check(db->IngestExternalFile({sst_path.string()}, ingest), "ingest " + sst_path.string());
+      std::vector<std::string> files;
+      for (const fs::path& p : ssts) files.push_back(p.string());
+      Check(db->IngestExternalFile(files, ingest), "ingest " + tmp.string());
       Check(db->Close(), "close " + db_path.string());
     }
     // The store is the RocksDB directory itself; lift it out of the scratch directory.

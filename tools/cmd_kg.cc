@@ -1,4 +1,5 @@
 // `spade kg build | stats | neighbors | export`: the knowledge-graph store.
+#include <chrono>
 #include <cstdio>
 #include <iostream>
 #include <memory>
@@ -29,6 +30,7 @@ struct BuildFlags {
   bool strict = false;
   int threads = 2;
   bool quiet = false;
+  bool verbose = false;
 };
 
 int RunBuild(const BuildFlags& f) {
@@ -56,9 +58,13 @@ int RunBuild(const BuildFlags& f) {
   cb.on_progress = [&](const std::string& path, uint64_t done, uint64_t total, uint64_t rows) {
     progress.Update(path, done, total, rows);
   };
+  auto start = std::chrono::steady_clock::now();
   cb.on_phase = [&](const std::string& phase) {
     progress.Finish();
-    if (progress.enabled() && !f.quiet) std::fprintf(stderr, "%s\n", phase.c_str());
+    if ((progress.enabled() && !f.quiet) || f.verbose) {
+      double t = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      std::fprintf(stderr, "[%6.1fs] %s\n", t, phase.c_str());
+    }
   };
   kg::KgMetadata meta = kg::BuildKg(options, cb);
   progress.Finish();
@@ -204,6 +210,7 @@ void RegisterKgCommands(CLI::App& app, int* rc) {
   build->add_flag("--strict", build_flags->strict, "Stop at the first malformed row");
   build->add_option("--threads", build_flags->threads, "Parser threads")->check(CLI::Range(1, 64))->capture_default_str();
   build->add_flag("--quiet", build_flags->quiet, "Print nothing on success");
+  build->add_flag("--verbose", build_flags->verbose, "Print each phase with its start time");
   build->add_option("INPUT", build_flags->inputs, "Triples files (.csv, .tsv, .txt, optionally .gz) or a WordNet dir")
       ->required();
   build->callback([build_flags, rc] { *rc = RunBuild(*build_flags); });
