@@ -23,11 +23,23 @@ echo
 echo "== spade kg stats"
 $spade kg stats --kg "$KG"
 
-for concept in shovel flower house; do
+for concept in shovel flower; do
   echo
-  echo "== spade kg neighbors $concept --relation UsedFor --direction both --limit 8"
-  $spade kg neighbors --kg "$KG" "$concept" --relation UsedFor --direction both --limit 8
+  echo "== spade kg neighbors $concept --relation UsedFor --limit 6"
+  $spade kg neighbors --kg "$KG" "$concept" --relation UsedFor --direction both --limit 6
 done
+
 echo
-echo "== spade kg neighbors excavator --limit 8"
-$spade kg neighbors --kg "$KG" excavator --limit 8
+echo "== spade kg embed (TransE, 50 epochs as the shipped scorer was fitted with; both cores)"
+$spade kg embed --kg "$KG" --epochs 50
+
+for q in "I dug the ground to plant flowers. What did I dig with?" \
+         "I dug the ground to build a house. What did I dig with?"; do
+  echo
+  echo "== spade ask \"$q\" --choices \"shovel|spoon|excavator|hammer|fork\""
+  $spade ask --kg "$KG" "$q" --choices "shovel|spoon|excavator|hammer|fork"
+done
+
+echo
+echo "== spade paths --question \"What did I dig with?\" --answer shovel --limit 5"
+$spade paths --kg "$KG" --question "What did I dig with?" --answer shovel --limit 5
