@@ -6,6 +6,8 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "encoder/error.h"
@@ -33,6 +35,28 @@ SentencePieceTokenizer SentencePieceTokenizer::Load(const std::string& path, con
   const auto status = t.impl_->sp.Load(path);
   if (!status.ok()) throw Error(ErrorCode::kCorruption, path + ": " + status.ToString());
   return t;
+}
+
+SentencePieceTokenizer SentencePieceTokenizer::FromModelDir(const std::string& dir) {
+  SentencePieceOptions o;
+  const std::string cfg = dir + "/tokenizer_config.json";
+  if (std::filesystem::exists(cfg)) {
+    std::ifstream in(cfg);
+    try {
+      const auto j = nlohmann::json::parse(in);
+      auto get_bool = [&](const char* k, bool* v) {
+        if (j.contains(k) && j[k].is_boolean()) *v = j[k].get<bool>();
+      };
+      get_bool("do_lower_case", &o.do_lower_case);
+      get_bool("keep_accents", &o.keep_accents);
+      get_bool("remove_space", &o.remove_space);
+      if (j.contains("cls_token") && j["cls_token"].is_string()) o.cls_token = j["cls_token"].get<std::string>();
+      if (j.contains("sep_token") && j["sep_token"].is_string()) o.sep_token = j["sep_token"].get<std::string>();
+    } catch (const nlohmann::json::exception& e) {
+      throw Error(ErrorCode::kCorruption, cfg + ": " + e.what());
+    }
+  }
+  return Load(dir + "/spiece.model", o);
 }
 
 void SentencePieceTokenizer::Train(const std::vector<std::string>& inputs, const std::string& model_prefix,

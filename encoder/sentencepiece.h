@@ -34,6 +34,9 @@ class SentencePieceTokenizer {
  public:
   // Throws Error(kNotFound / kCorruption) naming the file.
   static SentencePieceTokenizer Load(const std::string& spiece_model, const SentencePieceOptions& options = {});
+  // DIR/spiece.model with options from DIR/tokenizer_config.json when present
+  // (do_lower_case, keep_accents, remove_space, cls_token, sep_token).
+  static SentencePieceTokenizer FromModelDir(const std::string& dir);
   // Trains on text files (one sentence per line) and writes <model_prefix>.model and
   // <model_prefix>.vocab. Throws kInvalidArgument with sentencepiece's message on failure.
   static void Train(const std::vector<std::string>& inputs, const std::string& model_prefix,

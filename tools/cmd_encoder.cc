@@ -60,7 +60,7 @@ int RunEncode(const EncodeFlags& f) {
   if (std::filesystem::exists(f.model + "/vocab.txt")) {
     wordpiece = std::make_unique<enc::WordPieceTokenizer>(enc::WordPieceTokenizer::FromModelDir(f.model));
   } else if (std::filesystem::exists(f.model + "/spiece.model")) {
-    spm = std::make_unique<enc::SentencePieceTokenizer>(enc::SentencePieceTokenizer::Load(f.model + "/spiece.model"));
+    spm = std::make_unique<enc::SentencePieceTokenizer>(enc::SentencePieceTokenizer::FromModelDir(f.model));
   }
   std::vector<int32_t> ids;
   if (!f.ids.empty()) {

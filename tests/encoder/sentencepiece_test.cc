@@ -69,6 +69,16 @@ TEST_F(SentencePiece, PreprocessingLikeAlbertTokenizer) {
   EXPECT_EQ(cased.Preprocess("Café"), "Café");
 }
 
+TEST_F(SentencePiece, TokenizerConfigKeepsCase) {
+  const fs::path model_dir = *dir_ / "model";
+  fs::create_directories(model_dir);
+  fs::copy_file(*dir_ / "spiece.model", model_dir / "spiece.model", fs::copy_options::overwrite_existing);
+  EXPECT_EQ(SentencePieceTokenizer::FromModelDir(model_dir.string()).Preprocess("ABC"), "abc");  // default lowercases
+  std::ofstream(model_dir / "tokenizer_config.json") << R"({"do_lower_case": false, "keep_accents": true})";
+  EXPECT_EQ(SentencePieceTokenizer::FromModelDir(model_dir.string()).Preprocess("\xC3\x89t\xC3\xA9"),
+            "\xC3\x89t\xC3\xA9");
+}
+
 TEST(SentencePieceErrors, MissingAndCorruptModelNameTheFile) {
   EXPECT_THROW(SentencePieceTokenizer::Load("/nonexistent/spiece.model"), Error);
   const fs::path bad = fs::temp_directory_path() / ("spade_bad_spm_" + std::to_string(::getpid()));
