@@ -3,12 +3,15 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <sstream>
 
+#include "encoder/bpe.h"
 #include "encoder/checkpoint.h"
+#include "encoder/gpt2.h"
 #include "encoder/optim.h"
 #include "encoder/sentencepiece.h"
 #include "encoder/threads.h"
@@ -50,8 +53,50 @@ std::vector<int32_t> ParseIds(const std::string& s) {
   return ids;
 }
 
+void PrintStates(const EncodeFlags& f, const std::vector<std::string>& tokens, const std::vector<int32_t>& ids,
+                 const enc::Matrix& h);
+
+std::string ModelType(const std::string& dir) {
+  std::ifstream in(dir + "/config.json");
+  if (!in) throw enc::Error(enc::ErrorCode::kNotFound, dir + "/config.json: cannot open");
+  try {
+    return nlohmann::json::parse(in).value("model_type", std::string("bert"));
+  } catch (const nlohmann::json::exception& e) {
+    throw enc::Error(enc::ErrorCode::kCorruption, dir + "/config.json: " + e.what());
+  }
+}
+
+// GPT-2 directories: byte-level BPE (vocab.json + merges.txt), hidden states after ln_f.
+int RunEncodeGpt2(const EncodeFlags& f) {
+  auto model = enc::LoadGpt2Dir(f.model);
+  std::unique_ptr<enc::ByteLevelBpe> bpe;
+  if (std::filesystem::exists(f.model + "/vocab.json") && std::filesystem::exists(f.model + "/merges.txt")) {
+    bpe = std::make_unique<enc::ByteLevelBpe>(enc::ByteLevelBpe::FromModelDir(f.model));
+  }
+  std::vector<int32_t> ids;
+  if (!f.ids.empty()) {
+    ids = ParseIds(f.ids);
+  } else if (bpe) {
+    ids = bpe->Encode(f.text);
+  } else {
+    throw enc::Error(enc::ErrorCode::kNotFound,
+                     f.model + ": no vocab.json + merges.txt in the model directory (pass --ids to skip the tokenizer)");
+  }
+  std::vector<std::string> tokens;
+  for (int32_t id : ids) tokens.push_back(bpe ? bpe->Decode({id}) : std::to_string(id));
+  enc::Batch batch;
+  batch.batch = 1;
+  batch.seq = static_cast<int>(ids.size());
+  batch.input_ids = ids;
+  enc::Gpt2Outputs out;
+  model->Forward(batch, {}, {}, &out);
+  PrintStates(f, tokens, ids, out.hidden);
+  return 0;
+}
+
 int RunEncode(const EncodeFlags& f) {
   enc::SetNumThreads(f.threads);
+  if (ModelType(f.model) == "gpt2") return RunEncodeGpt2(f);
   enc::LoadReport report;
   auto model = enc::LoadModelDir(f.model, enc::HeadsConfig{}, {}, &report);
   // Tokenizer files as Hugging Face lays them out: vocab.txt (WordPiece) or spiece.model.
@@ -90,7 +135,12 @@ int RunEncode(const EncodeFlags& f) {
   batch.input_ids = ids;
   enc::Outputs out;
   model->Forward(batch, {}, {}, &out);
-  const enc::Matrix& h = out.enc.hidden;
+  PrintStates(f, tokens, ids, out.enc.hidden);
+  return 0;
+}
+
+void PrintStates(const EncodeFlags& f, const std::vector<std::string>& tokens, const std::vector<int32_t>& ids,
+                 const enc::Matrix& h) {
   if (f.json) {
     nlohmann::json j;
     j["tokens"] = tokens;
@@ -109,7 +159,6 @@ int RunEncode(const EncodeFlags& f) {
       std::printf(" ... ]\n");
     }
   }
-  return 0;
 }
 
 struct BenchFlags {
