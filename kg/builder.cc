@@ -37,19 +37,48 @@ struct Edge {
   float weight;
 };
 
+// Name -> dense id, open addressing over hashes computed by the parser threads (so the
+// serial part only probes). Ids are in first-seen order.
 class Interner {
  public:
+  Interner() : slots_(1024, 0) {}
+  uint32_t Intern(std::string&& name, uint64_t hash) {
+    if (2 * (names_.size() + 1) > slots_.size()) Grow();
+    size_t mask = slots_.size() - 1;
+    for (size_t i = hash & mask;; i = (i + 1) & mask) {
+      uint32_t slot = slots_[i];
+      if (slot == 0) {
+        names_.push_back(std::move(name));
+        hashes_.push_back(hash);
+        slots_[i] = static_cast<uint32_t>(names_.size());
+        return slot_id(slots_[i]);
+      }
+      uint32_t id = slot_id(slot);
+      if (hashes_[id] == hash && names_[id] == name) return id;
+    }
+  }
   uint32_t Intern(std::string&& name) {
-    auto [it, inserted] = ids_.try_emplace(std::move(name), static_cast<uint32_t>(names_.size()));
-    if (inserted) names_.push_back(&it->first);
-    return it->second;
+    uint64_t h = std::hash<std::string_view>()(name);
+    return Intern(std::move(name), h);
   }
   size_t size() const { return names_.size(); }
-  const std::string& name(uint32_t id) const { return *names_[id]; }
+  const std::string& name(uint32_t id) const { return names_[id]; }
 
  private:
-  std::unordered_map<std::string, uint32_t> ids_;
-  std::vector<const std::string*> names_;  // node addresses are stable
+  static uint32_t slot_id(uint32_t slot) { return slot - 1; }
+  void Grow() {
+    std::vector<uint32_t> bigger(slots_.size() * 2, 0);
+    size_t mask = bigger.size() - 1;
+    for (uint32_t id = 0; id < names_.size(); ++id) {
+      size_t i = hashes_[id] & mask;
+      while (bigger[i] != 0) i = (i + 1) & mask;
+      bigger[i] = id + 1;
+    }
+    slots_.swap(bigger);
+  }
+  std::vector<uint32_t> slots_;  // 0 = empty, else id + 1
+  std::vector<std::string> names_;
+  std::vector<uint64_t> hashes_;
 };
 
 std::string NowIso8601() {
@@ -152,8 +181,8 @@ KgMetadata BuildKg(const BuildOptions& options, const BuildCallbacks& callbacks)
           a.relation = target->relation;
           reverse = target->reverse;
         }
-        uint32_t h = concepts.Intern(std::move(a.head));
-        uint32_t t = concepts.Intern(std::move(a.tail));
+        uint32_t h = a.hashed ? concepts.Intern(std::move(a.head), a.head_hash) : concepts.Intern(std::move(a.head));
+        uint32_t t = a.hashed ? concepts.Intern(std::move(a.tail), a.tail_hash) : concepts.Intern(std::move(a.tail));
         if (reverse) std::swap(h, t);
         uint32_t r = relations.Intern(std::move(a.relation));
         if (r > 0xffff) throw InvalidArgument(input.path + ": more than 65536 distinct relations");

@@ -33,6 +33,10 @@ struct RawAssertion {
   std::string tail;
   float weight = 1.0f;   // >= 0
   bool negated = false;  // "head does NOT relation tail": stored apart, never evidence
+  // std::hash<std::string_view> of head and tail, when `hashed`: ImportFile computes them on
+  // its parser threads so that interning names on the builder's thread only probes.
+  bool hashed = false;
+  uint64_t head_hash = 0, tail_hash = 0;
 };
 
 struct RowOptions {

@@ -62,6 +62,9 @@ ChunkResult ParseChunk(const std::string& chunk, uint64_t first_line, InputForma
       case RowResult::kAssertion:
         ++r.stats.rows;
         ++(a.negated ? r.stats.negated : r.stats.assertions);
+        a.head_hash = std::hash<std::string_view>()(a.head);
+        a.tail_hash = std::hash<std::string_view>()(a.tail);
+        a.hashed = true;
         r.assertions.push_back(std::move(a));
         break;
     }
