@@ -19,6 +19,7 @@
 
 #include "data/error.h"
 #include "kg/keys.h"
+#include "kg/rocksdb_status.h"
 #include "kg/metadata_json.h"
 #include "kg/relations.h"
 
@@ -26,9 +27,6 @@ namespace spade::kg {
 namespace fs = std::filesystem;
 namespace {
 
-void Check(const rocksdb::Status& s, const std::string& what) {
-  if (!s.ok()) throw IOError(what + ": " + s.ToString());
-}
 
 struct Edge {
   ConceptId head, tail;
@@ -265,9 +263,9 @@ KgMetadata BuildKg(const BuildOptions& options, const BuildCallbacks& callbacks)
     using Put = std::function<void(const std::string&, const std::string&)>;
     auto write_sst = [&db_options](const fs::path& path, const std::function<void(const Put&)>& fill) {
       rocksdb::SstFileWriter writer(rocksdb::EnvOptions(), db_options);
-      Check(writer.Open(path.string()), "open " + path.string());
-      fill([&](const std::string& k, const std::string& v) { Check(writer.Put(k, v), "write " + path.string()); });
-      Check(writer.Finish(), "finish " + path.string());
+      CheckRocks(writer.Open(path.string()), "open " + path.string());
+      fill([&](const std::string& k, const std::string& v) { CheckRocks(writer.Put(k, v), "write " + path.string()); });
+      CheckRocks(writer.Finish(), "finish " + path.string());
     };
     const std::vector<fs::path> ssts = {tmp / "names.sst", tmp / "in.sst", tmp / "out.sst"};
     std::future<void> in_file = std::async(std::launch::async, [&] {
@@ -326,14 +324,14 @@ KgMetadata BuildKg(const BuildOptions& options, const BuildCallbacks& callbacks)
     fs::path db_path = tmp / "db";
     {
       rocksdb::DB* raw = nullptr;
-      Check(rocksdb::DB::Open(db_options, db_path.string(), &raw), "create " + db_path.string());
+      CheckRocks(rocksdb::DB::Open(db_options, db_path.string(), &raw), "create " + db_path.string());
       std::unique_ptr<rocksdb::DB> db(raw);
       rocksdb::IngestExternalFileOptions ingest;
       ingest.move_files = true;
       std::vector<std::string> files;
       for (const fs::path& p : ssts) files.push_back(p.string());
-      Check(db->IngestExternalFile(files, ingest), "ingest " + tmp.string());
-      Check(db->Close(), "close " + db_path.string());
+      CheckRocks(db->IngestExternalFile(files, ingest), "ingest " + tmp.string());
+      CheckRocks(db->Close(), "close " + db_path.string());
     }
     // The store is the RocksDB directory itself; lift it out of the scratch directory.
     fs::path final_tmp = out;

@@ -7,14 +7,12 @@
 
 #include "data/error.h"
 #include "kg/keys.h"
+#include "kg/rocksdb_status.h"
 #include "kg/metadata_json.h"
 
 namespace spade::kg {
 namespace {
 
-void Check(const rocksdb::Status& s, const std::string& what) {
-  if (!s.ok()) throw IOError(what + ": " + s.ToString());
-}
 
 // Readers must not write RocksDB's LOG into the store (it may be read-only, or shared).
 class NullLogger : public rocksdb::Logger {
@@ -62,7 +60,7 @@ std::unique_ptr<KgStore> KgStore::Open(const std::string& dir) {
   for (it->Seek(std::string(1, keys::kRelation)); it->Valid() && it->key()[0] == keys::kRelation; it->Next()) {
     store->relations_.push_back(it->value().ToString());
   }
-  Check(it->status(), dir + ": reading relations");
+  CheckRocks(it->status(), dir + ": reading relations");
   return store;
 }
 
@@ -79,7 +77,7 @@ std::optional<ConceptId> KgStore::FindConcept(std::string_view name) const {
   std::string value;
   rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), key, &value);
   if (s.IsNotFound()) return std::nullopt;
-  Check(s, dir_ + ": concept lookup");
+  CheckRocks(s, dir_ + ": concept lookup");
   if (value.size() != 4) throw Corruption(dir_ + ": bad id for concept '" + std::string(name) + "'");
   return keys::GetU32(value.data());
 }
@@ -88,7 +86,7 @@ std::string KgStore::ConceptName(ConceptId id) const {
   std::string value;
   rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), keys::IdKey(keys::kConceptById, id), &value);
   if (s.IsNotFound()) throw NotFound(dir_ + ": no concept with id " + std::to_string(id));
-  Check(s, dir_ + ": concept name lookup");
+  CheckRocks(s, dir_ + ": concept name lookup");
   return value;
 }
 
@@ -111,7 +109,7 @@ std::vector<Neighbor> KgStore::Neighbors(ConceptId id, std::optional<RelationId>
       n.weight = keys::DecodeWeight(std::string_view(it->value().data(), it->value().size()));
       out.push_back(std::move(n));
     }
-    Check(it->status(), dir_ + ": neighbour scan");
+    CheckRocks(it->status(), dir_ + ": neighbour scan");
   }
   for (Neighbor& n : out) n.name = ConceptName(n.concept_id);
   return out;
@@ -133,7 +131,7 @@ Graph KgStore::LoadGraph() const {
     triples.push_back({keys::GetU32(k.data() + 1), keys::GetU16(k.data() + 5), keys::GetU32(k.data() + 7),
                        keys::DecodeWeight(std::string_view(it->value().data(), it->value().size()))});
   }
-  Check(it->status(), dir_ + ": loading graph");
+  CheckRocks(it->status(), dir_ + ": loading graph");
   return Graph::FromTriples(std::move(names), relations_, std::move(triples));
 }
 
@@ -146,7 +144,7 @@ std::vector<Triple> KgStore::NegatedTriples() const {
     out.push_back({keys::GetU32(k.data() + 1), keys::GetU16(k.data() + 5), keys::GetU32(k.data() + 7),
                    keys::DecodeWeight(std::string_view(it->value().data(), it->value().size()))});
   }
-  Check(it->status(), dir_ + ": reading negated assertions");
+  CheckRocks(it->status(), dir_ + ": reading negated assertions");
   return out;
 }
 
@@ -156,7 +154,7 @@ std::optional<std::string> KgStore::ReadBlob(std::string_view name) const {
   std::string value;
   rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), key, &value);
   if (s.IsNotFound()) return std::nullopt;
-  Check(s, dir_ + ": reading blob '" + std::string(name) + "'");
+  CheckRocks(s, dir_ + ": reading blob '" + std::string(name) + "'");
   return value;
 }
 
@@ -165,14 +163,14 @@ void KgStore::WriteBlob(const std::string& dir, std::string_view name, std::stri
   rocksdb::Options options;
   options.create_if_missing = false;
   rocksdb::DB* raw = nullptr;
-  Check(rocksdb::DB::Open(options, dir, &raw), dir + ": opening KG for writing");
+  CheckRocks(rocksdb::DB::Open(options, dir, &raw), dir + ": opening KG for writing");
   std::unique_ptr<rocksdb::DB> db(raw);
   std::string key(1, keys::kBlob);
   key += name;
   rocksdb::WriteOptions wo;
   wo.sync = true;
-  Check(db->Put(wo, key, rocksdb::Slice(bytes.data(), bytes.size())), dir + ": writing blob '" + std::string(name) + "'");
-  Check(db->Close(), dir + ": closing KG");
+  CheckRocks(db->Put(wo, key, rocksdb::Slice(bytes.data(), bytes.size())), dir + ": writing blob '" + std::string(name) + "'");
+  CheckRocks(db->Close(), dir + ": closing KG");
 }
 
 }  // namespace spade::kg
