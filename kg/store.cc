@@ -13,7 +13,6 @@
 namespace spade::kg {
 namespace {
 
-
 // Readers must not write RocksDB's LOG into the store (it may be read-only, or shared).
 class NullLogger : public rocksdb::Logger {
  public:
