@@ -350,15 +350,16 @@ std::vector<PairPaths> PathFinder::FindAll(const std::vector<ConceptId>& from,
             return;
           }
           const uint32_t v = boost::target(e, g);
+          // Vertices farther than `ball` are unmarked: they can only be ruled out once the
+          // hops left fall within the ball. Checked first: it rejects most edges of a hub
+          // with one memory access (dist[target] is 0, so `target` always passes).
+          if (remaining - 1 <= ball && s.dist[v] > remaining - 1) continue;
           if (s.on_path[v]) continue;
           const SkeletonEdge& info = g[e];
           if (v == target) {
             emit(info);
             continue;
           }
-          // Vertices farther than `ball` are unmarked: they can only be ruled out once the
-          // hops left fall within the ball.
-          if (remaining - 1 <= ball && s.dist[v] > remaining - 1) continue;
           if (no_transit && (*no_transit)[v]) continue;
           s.on_path[v] = 1;
           stack.push_back(v);

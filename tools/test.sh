@@ -14,6 +14,11 @@ tools/deps.sh
 echo "== Release build and tests"
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build -j "$JOBS"
+# The default KG (with short TransE training) for the slow tests that check path search on it.
+export SPADE_TEST_KG="$PWD/build/test-kg"
+build/tools/spade kg build --quiet --out "$SPADE_TEST_KG" data/kg/conceptnet100k/train100k.txt.gz \
+  data/kg/conceptnet4/cn4_en_triples.tsv.gz /usr/share/wordnet
+build/tools/spade kg embed --kg "$SPADE_TEST_KG" --epochs 2 >/dev/null
 ctest --test-dir build --output-on-failure -j "$JOBS" --timeout 900
 
 echo "== AddressSanitizer + UBSan build and unit tests"
