@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "encoder/error.h"
+#include "encoder/pair_counts.h"
 #include "encoder/safetensors.h"
 
 namespace spade::encoder {
@@ -283,21 +284,9 @@ ByteLevelBpe ByteLevelBpe::Train(const std::vector<std::string>& texts, const Bp
   std::vector<std::pair<std::string, std::string>> merges;
   const int target = o.vocab_size - static_cast<int>(o.special_tokens.size());
   while (static_cast<int>(vocab.size()) < target) {
-    std::map<std::pair<std::string, std::string>, int64_t> pairs;
-    for (const auto& [parts, c] : words) {
-      for (size_t i = 0; i + 1 < parts.size(); ++i) pairs[{parts[i], parts[i + 1]}] += c;
-    }
-    // Most frequent pair; ties broken by the pair's order (deterministic).
-    const std::pair<std::string, std::string>* best = nullptr;
+    SymbolPair pr;
     int64_t best_count = 0;
-    for (const auto& [pr, c] : pairs) {
-      if (c > best_count) {
-        best_count = c;
-        best = &pr;
-      }
-    }
-    if (!best || best_count < o.min_frequency) break;
-    const auto pr = *best;
+    if (!MostFrequentPair(words, &pr, &best_count) || best_count < o.min_frequency) break;
     merges.push_back(pr);
     vocab.emplace(pr.first + pr.second, static_cast<int32_t>(vocab.size()));
     for (auto& [parts, c] : words) {

@@ -4,6 +4,7 @@
 #include <set>
 #include <utf8proc.h>
 
+#include "encoder/pair_counts.h"
 #include "encoder/safetensors.h"
 
 namespace spade::encoder {
@@ -50,20 +51,9 @@ std::vector<std::string> TrainWordPieceVocab(const std::vector<std::string>& tex
     if (seen.insert(a).second) vocab.push_back(a);
   }
   while (static_cast<int>(vocab.size()) < o.vocab_size) {
-    std::map<std::pair<std::string, std::string>, int64_t> pairs;
-    for (const auto& [parts, c] : words) {
-      for (size_t i = 0; i + 1 < parts.size(); ++i) pairs[{parts[i], parts[i + 1]}] += c;
-    }
-    const std::pair<std::string, std::string>* best = nullptr;
+    SymbolPair pr;
     int64_t best_count = 0;
-    for (const auto& [pr, c] : pairs) {
-      if (c > best_count) {
-        best_count = c;
-        best = &pr;
-      }
-    }
-    if (!best || best_count < o.min_frequency) break;
-    const auto pr = *best;
+    if (!MostFrequentPair(words, &pr, &best_count) || best_count < o.min_frequency) break;
     const std::string merged = Merge(pr.first, pr.second);
     if (seen.insert(merged).second) vocab.push_back(merged);
     for (auto& [parts, c] : words) {
