@@ -15,5 +15,6 @@ std::string DefaultKgDir();
 void RegisterKgCommands(CLI::App& app, int* rc);
 void RegisterRetrievalCommands(CLI::App& app, int* rc);
 void RegisterEncoderCommands(CLI::App& app, int* rc);
+void RegisterLmCommands(CLI::App& app, int* rc);
 
 }  // namespace spade::tools

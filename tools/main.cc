@@ -27,6 +27,7 @@ int main(int argc, char** argv) {
   spade::tools::RegisterKgCommands(app, &rc);
   spade::tools::RegisterRetrievalCommands(app, &rc);
   spade::tools::RegisterEncoderCommands(app, &rc);
+  spade::tools::RegisterLmCommands(app, &rc);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
