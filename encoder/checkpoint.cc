@@ -78,7 +78,8 @@ LoadReport LoadWeights(const SafetensorsFile& file, Model* model, const LoadOpti
       if ((t = file.Find(candidate)) != nullptr) break;
     }
     if (!t) {
-      if (!IsTrunk(p.name) && opt.allow_missing_heads) {
+      // The pooler is optional too: *ForMaskedLM classes save none (add_pooling_layer=False).
+      if ((!IsTrunk(p.name) || p.name.rfind("pooler", 0) == 0) && opt.allow_missing_heads) {
         report.missing_heads.push_back(p.name);
         continue;
       }

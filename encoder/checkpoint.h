@@ -31,8 +31,8 @@ namespace spade::encoder {
 
 struct LoadOptions {
   // A head tensor absent from the file keeps its random initialisation (like
-  // transformers' "newly initialized" warning) instead of failing. Trunk tensors are
-  // always required.
+  // transformers' "newly initialized" warning) instead of failing; so does the pooler,
+  // which *ForMaskedLM checkpoints do not save. The rest of the trunk is always required.
   bool allow_missing_heads = true;
 };
 

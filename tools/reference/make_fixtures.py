@@ -64,7 +64,10 @@ class Params:
         self.g = torch.Generator().manual_seed(seed)
         self.p = {}
 
-    def matrix(self, name, rows, cols, std=0.3):
+    std = 0.3  # matrices' default; make_published_layout.py uses 0.02 at full size
+
+    def matrix(self, name, rows, cols, std=None):
+        std = self.std if std is None else std
         self.p[name] = (torch.randn(rows, cols, generator=self.g, dtype=torch.float32) * std).double().requires_grad_()
 
     def vector(self, name, n, mean=0.0, std=0.1):
