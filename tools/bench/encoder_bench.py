@@ -16,10 +16,26 @@ import json
 import math
 import os
 import subprocess
+import sys
 import tempfile
 import time
 
-import torch
+
+def _threads_from_argv():
+    for i, arg in enumerate(sys.argv):
+        if arg == "--threads" and i + 1 < len(sys.argv):
+            return sys.argv[i + 1]
+        if arg.startswith("--threads="):
+            return arg.split("=", 1)[1]
+    return str(os.cpu_count())
+
+
+# Debian's torch does its GEMMs in OpenBLAS (BLAS_INFO=generic), whose pthread pool ignores
+# torch.set_num_threads: without this a "1-thread" torch run multiplies on every core.
+# OpenBLAS reads the variable when it loads, so it is set before torch is imported.
+os.environ["OPENBLAS_NUM_THREADS"] = _threads_from_argv()
+
+import torch  # noqa: E402
 import torch.nn as nn
 
 SIZES = {
@@ -119,6 +135,17 @@ def flops_per_token(cfg, T, train):
     return f
 
 
+def gemm_peak(seconds):
+    """GFLOP/s of one large float32 GEMM in PyTorch: the machine's attainable peak."""
+    a, b = torch.randn(2048, 2048), torch.randn(2048, 2048)
+    a @ b
+    n, t0 = 0, time.perf_counter()
+    while time.perf_counter() - t0 < seconds or n < 2:
+        a @ b
+        n += 1
+    return 2 * 2048 ** 3 * n / (time.perf_counter() - t0) / 1e9
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--spade", required=True)
@@ -130,7 +157,8 @@ def main():
     ap.add_argument("--modes", default="infer,train")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
-    print(f"threads={a.threads} torch={torch.__version__}")
+    print(f"threads={a.threads} torch={torch.__version__} "
+          f"peak (2048^3 sgemm in torch): {gemm_peak(a.seconds):.1f} GFLOP/s")
     print(f"{'size':6} {'B':>3} {'T':>4} {'mode':6} {'spade tok/s':>12} {'torch tok/s':>12} {'ratio':>6} "
           f"{'spade GF/s':>10} {'torch GF/s':>10}")
     with tempfile.TemporaryDirectory() as d:
