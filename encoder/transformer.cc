@@ -222,6 +222,25 @@ void Encoder::Forward(const Batch& batch, bool train, uint64_t seed, EncoderStat
   }
 }
 
+void VisitIntermediates(const EncoderState& st, const IntermediateObserver& observer) {
+  observer("embeddings", st.emb);
+  const size_t L = st.layers.size();
+  if (L > 0 && st.layers[0].x.cols() != st.emb.cols()) observer("embeddings.projected", st.layers[0].x);
+  for (size_t i = 0; i < L; ++i) {
+    const LayerCache& c = st.layers[i];
+    const std::string p = "layer" + std::to_string(i) + ".";
+    observer(p + "attn.query", c.q);
+    observer(p + "attn.key", c.k);
+    observer(p + "attn.value", c.v);
+    observer(p + "attn.probs", c.attn.probs);
+    observer(p + "attn.context", c.ctx);
+    observer(p + "attn.output", c.h1);
+    observer(p + "ffn.intermediate", c.f);
+    observer(p + "output", i + 1 < L ? st.layers[i + 1].x : st.hidden);
+  }
+  if (st.pooled.size() > 0) observer("pooler", st.pooled);
+}
+
 void Encoder::Backward(const Batch& batch, EncoderState* st, Matrix* d_hidden, Matrix* d_pooled) {
   const int B = batch.batch, T = batch.seq;
   ParamArena& ar = *arena_;

@@ -14,6 +14,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -116,6 +117,21 @@ class Encoder {
   std::vector<std::pair<int, int>> schedule_;  // applied layer -> (attn_ index, ffn_ index)
   Linear pooler_;                              // (H, H); weight -1 without a pooler
 };
+
+// Named intermediates of a Forward, in execution order, so a tool can dump them and diff
+// against PyTorch layer by layer (`spade encode --dump`):
+//   "embeddings"              (N, E) after LayerNorm (and dropout when training)
+//   "embeddings.projected"    (N, H) ALBERT's embedding_hidden_mapping_in / ELECTRA's projection
+//   per applied layer i:
+//   "layer{i}.attn.query|key|value"  (N, H) projections before the head split
+//   "layer{i}.attn.probs"     (B*heads*T, T) softmax rows, row (b*heads + h)*T + t
+//   "layer{i}.attn.context"   (N, H) heads re-joined, before the output projection
+//   "layer{i}.attn.output"    (N, H) after the residual and LayerNorm
+//   "layer{i}.ffn.intermediate" (N, F) after the activation
+//   "layer{i}.output"         (N, H) the layer's output; the last one is last_hidden_state
+//   "pooler"                  (B, H) when the model has one
+using IntermediateObserver = std::function<void(const std::string& name, const Matrix& value)>;
+void VisitIntermediates(const EncoderState& state, const IntermediateObserver& observer);
 
 // Mixes a step seed with a dropout site id (stable across runs and thread counts).
 uint64_t SiteSeed(uint64_t seed, uint64_t site);

@@ -13,8 +13,10 @@
 #include "encoder/checkpoint.h"
 #include "encoder/gpt2.h"
 #include "encoder/optim.h"
+#include "encoder/safetensors.h"
 #include "encoder/sentencepiece.h"
 #include "encoder/threads.h"
+#include "encoder/transformer.h"
 #include "encoder/wordpiece.h"
 #include "tools/commands.h"
 
@@ -29,6 +31,7 @@ struct EncodeFlags {
   std::string text;
   bool json = false;
   int threads = 0;   // 0 = all cores
+  std::string dump;  // safetensors file for the named intermediates
 };
 
 std::vector<int32_t> ParseIds(const std::string& s) {
@@ -94,9 +97,21 @@ int RunEncodeGpt2(const EncodeFlags& f) {
   return 0;
 }
 
+// Every named intermediate (transformer.h) as an F32 tensor of its matrix shape (atomic).
+void DumpIntermediates(const enc::EncoderState& st, const std::string& path) {
+  std::vector<std::pair<std::string, const enc::Matrix*>> seen;
+  enc::VisitIntermediates(st, [&](const std::string& name, const enc::Matrix& m) { seen.emplace_back(name, &m); });
+  std::vector<enc::TensorToWrite> tensors;
+  for (const auto& [name, m] : seen) tensors.push_back({name, {m->rows(), m->cols()}, m->data()});
+  enc::WriteSafetensors(path, tensors);
+}
+
 int RunEncode(const EncodeFlags& f) {
   enc::SetNumThreads(f.threads);
-  if (ModelType(f.model) == "gpt2") return RunEncodeGpt2(f);
+  if (ModelType(f.model) == "gpt2") {
+    if (!f.dump.empty()) throw enc::Error(enc::ErrorCode::kInvalidArgument, "--dump: BERT, ALBERT and ELECTRA only");
+    return RunEncodeGpt2(f);
+  }
   enc::LoadReport report;
   auto model = enc::LoadModelDir(f.model, enc::HeadsConfig{}, {}, &report);
   // Tokenizer files as Hugging Face lays them out: vocab.txt (WordPiece) or spiece.model.
@@ -135,6 +150,7 @@ int RunEncode(const EncodeFlags& f) {
   batch.input_ids = ids;
   enc::Outputs out;
   model->Forward(batch, {}, {}, &out);
+  if (!f.dump.empty()) DumpIntermediates(out.enc, f.dump);
   PrintStates(f, tokens, ids, out.enc.hidden);
   return 0;
 }
@@ -249,6 +265,8 @@ void RegisterEncoderCommands(CLI::App& app, int* rc) {
   encode->add_option("text", ef->text, "Text to tokenize (with [CLS] ... [SEP])");
   encode->add_flag("--json", ef->json, "Print {\"tokens\", \"ids\", \"last_hidden_state\"} as JSON");
   encode->add_option("--threads", ef->threads, "Threads for the math (0 = all cores)");
+  encode->add_option("--dump", ef->dump,
+                     "Also write every named intermediate (layer{i}.attn.probs, ...) to this .safetensors file");
   encode->callback([ef, encode, rc] {
     if (ef->ids.empty() == ef->text.empty()) {
       throw CLI::ValidationError("encode", "give exactly one of --ids or TEXT");

@@ -1,7 +1,7 @@
 // Directories laid out as the published bert-base-uncased, albert-base-v2 and gpt2 are
 // (tools/reference/make_published_layout.py: every config.json field, tensor names,
 // dtypes and buffers as published; random weights, shrunken dimensions) load unchanged,
-// and their hidden states match the PyTorch reference to 1e-4.
+// and their hidden states and every named intermediate match the PyTorch reference to 1e-4.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -49,6 +49,22 @@ void ExpectHidden(const Matrix& got, const nlohmann::json& expected) {
   EXPECT_LT(worst, 1e-4);
 }
 
+// Every named intermediate (transformer.h) against PyTorch's, layer by layer.
+void ExpectIntermediates(const EncoderState& st, const std::string& dir) {
+  const SafetensorsFile ref = SafetensorsFile::Open(dir + "/intermediates.safetensors");
+  size_t seen = 0;
+  VisitIntermediates(st, [&](const std::string& name, const Matrix& m) {
+    const TensorEntry* t = ref.Find(name);
+    ASSERT_NE(t, nullptr) << name << " has no PyTorch counterpart";
+    const std::vector<float> want = ref.ReadFloat(*t, {m.rows(), m.cols()});
+    double worst = 0;
+    for (Eigen::Index i = 0; i < m.size(); ++i) worst = std::max(worst, double(std::abs(m.data()[i] - want[size_t(i)])));
+    EXPECT_LT(worst, 1e-4) << name;
+    ++seen;
+  });
+  EXPECT_EQ(seen, ref.header().tensors.size());  // and PyTorch has none we lack
+}
+
 TEST(PublishedLayout, BertBaseUncasedLoadsWithGammaBetaNamesAndItsHeads) {
   const std::string dir = kDir + "bert-base-uncased";
   LoadReport report;
@@ -62,6 +78,7 @@ TEST(PublishedLayout, BertBaseUncasedLoadsWithGammaBetaNamesAndItsHeads) {
   Outputs out;
   model->Forward(b, {}, {}, &out);
   ExpectHidden(out.enc.hidden, expected);
+  ExpectIntermediates(out.enc, dir);
   // Its tokenizer files load: one vocab.txt line per embedding row.
   EXPECT_EQ(WordPieceTokenizer::FromModelDir(dir).vocab_size(), model->config().vocab_size);
 
@@ -85,6 +102,7 @@ TEST(PublishedLayout, AlbertBaseV2LoadsIgnoringItsBuffersAndTiedDecoder) {
   Outputs out;
   model->Forward(OneSequence(expected), {}, {}, &out);
   ExpectHidden(out.enc.hidden, expected);
+  ExpectIntermediates(out.enc, dir);  // includes embeddings.projected (E=8 -> H=16)
 }
 
 TEST(PublishedLayout, Gpt2LoadsUnprefixedNamesIgnoringMaskBuffers) {

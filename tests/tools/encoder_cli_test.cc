@@ -4,6 +4,7 @@
 #include <cmath>
 #include <nlohmann/json.hpp>
 
+#include "encoder/safetensors.h"
 #include "tests/test_util.h"
 #include "tests/tools/cli_util.h"
 
@@ -32,6 +33,22 @@ TEST_F(EncoderCli, EncodeIdsPrintsOneHiddenRowPerToken) {
     EXPECT_GT(var, 1e-3);  // LayerNorm output, not zeros
   }
   EXPECT_EQ(Run("encode --json --model " + model() + " --ids 15,18,21").out, r.out);  // deterministic
+}
+
+TEST_F(EncoderCli, DumpWritesEveryNamedIntermediate) {
+  RunResult r = Run("encode --json --model " + model() + " --ids 15,18,21 --dump " + dir_ / "i.safetensors");
+  ASSERT_EQ(r.rc, 0) << r.err;
+  const auto hidden = nlohmann::json::parse(r.out)["last_hidden_state"];
+  const encoder::SafetensorsFile f = encoder::SafetensorsFile::Open(dir_ / "i.safetensors");
+  // 2 layers x 8 names + embeddings + pooler.
+  EXPECT_EQ(f.header().tensors.size(), 18u);
+  const std::vector<float> out = f.ReadFloat(*f.Find("layer1.output"), {3, 16});
+  for (size_t t = 0; t < 3; ++t) {
+    for (size_t h = 0; h < 16; ++h) EXPECT_FLOAT_EQ(out[t * 16 + h], hidden[t][h].get<float>());
+  }
+  const std::vector<float> probs = f.ReadFloat(*f.Find("layer0.attn.probs"), {1 * 2 * 3, 3});  // B*heads*T, T
+  for (size_t row = 0; row < 6; ++row) EXPECT_NEAR(probs[row * 3] + probs[row * 3 + 1] + probs[row * 3 + 2], 1.0, 1e-5);
+  EXPECT_NE(f.Find("layer1.ffn.intermediate"), nullptr);
 }
 
 TEST_F(EncoderCli, BadIdsAndMissingModelsAreErrors) {

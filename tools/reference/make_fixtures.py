@@ -181,7 +181,10 @@ def build(cfg, heads, seed):
     return P, schedule
 
 
-def forward(cfg, heads, P, schedule, batch):
+def forward(cfg, heads, P, schedule, batch, record=None):
+    """record: a dict to fill with the named intermediates of encoder/transformer.h."""
+    keep = (lambda name, t: record.__setitem__(name, t.detach().reshape(-1, t.shape[-1]))) if record is not None \
+        else (lambda name, t: None)
     arch, H, nH = cfg["model_type"], cfg["hidden_size"], cfg["num_attention_heads"]
     eps, act = cfg["layer_norm_eps"], ACT[cfg["hidden_act"]]
     ids = torch.tensor(batch["input_ids"])
@@ -192,12 +195,15 @@ def forward(cfg, heads, P, schedule, batch):
     x = P["embeddings.word_embeddings.weight"][ids] + P["embeddings.position_embeddings.weight"][torch.arange(T)][None] \
         + P["embeddings.token_type_embeddings.weight"][tt]
     x = ln(P, "embeddings.LayerNorm", x, eps)
+    keep("embeddings", x)
     if arch == "albert":
         x = lin(P, "encoder.embedding_hidden_mapping_in", x)
+        keep("embeddings.projected", x)
     if arch == "electra" and "embeddings_project.weight" in P.p:
         x = lin(P, "embeddings_project", x)
+        keep("embeddings.projected", x)
     ext = (1.0 - mask)[:, None, None, :] * -1e9  # HF's extended additive mask
-    for (akind, ap), (fkind, fp) in schedule:
+    for i, ((akind, ap), (fkind, fp)) in enumerate(schedule):
         if akind == "bert":
             qn, kn, vn = (f"{ap}.attention.self.{n}" for n in ("query", "key", "value"))
             on, lnn = f"{ap}.attention.output.dense", f"{ap}.attention.output.LayerNorm"
@@ -205,16 +211,23 @@ def forward(cfg, heads, P, schedule, batch):
             qn, kn, vn, on = (f"{ap}.attention.{n}" for n in ("query", "key", "value", "dense"))
             lnn = f"{ap}.attention.LayerNorm"
         split = lambda t: t.view(B, T, nH, D).transpose(1, 2)
-        q, k, v = split(lin(P, qn, x)), split(lin(P, kn, x)), split(lin(P, vn, x))
+        q, k, v = lin(P, qn, x), lin(P, kn, x), lin(P, vn, x)
+        keep(f"layer{i}.attn.query", q), keep(f"layer{i}.attn.key", k), keep(f"layer{i}.attn.value", v)
+        q, k, v = split(q), split(k), split(v)
         probs = torch.softmax(q @ k.transpose(-1, -2) / math.sqrt(D) + ext, dim=-1)
+        keep(f"layer{i}.attn.probs", probs)
         ctx = (probs @ v).transpose(1, 2).reshape(B, T, H)
+        keep(f"layer{i}.attn.context", ctx)
         h1 = ln(P, lnn, lin(P, on, ctx) + x, eps)
+        keep(f"layer{i}.attn.output", h1)
         if fkind == "bert":
-            f = lin(P, f"{fp}.output.dense", act(lin(P, f"{fp}.intermediate.dense", h1)))
-            x = ln(P, f"{fp}.output.LayerNorm", f + h1, eps)
+            a = act(lin(P, f"{fp}.intermediate.dense", h1))
+            x = ln(P, f"{fp}.output.LayerNorm", lin(P, f"{fp}.output.dense", a) + h1, eps)
         else:
-            f = lin(P, f"{fp}.ffn_output", act(lin(P, f"{fp}.ffn", h1)))
-            x = ln(P, f"{fp}.full_layer_layer_norm", f + h1, eps)
+            a = act(lin(P, f"{fp}.ffn", h1))
+            x = ln(P, f"{fp}.full_layer_layer_norm", lin(P, f"{fp}.ffn_output", a) + h1, eps)
+        keep(f"layer{i}.ffn.intermediate", a)
+        keep(f"layer{i}.output", x)
     out = {"last_hidden_state": x}
     loss = torch.zeros(())
     ce = torch.nn.functional.cross_entropy
@@ -222,6 +235,7 @@ def forward(cfg, heads, P, schedule, batch):
     if arch in ("bert", "albert"):
         pooled = torch.tanh(lin(P, "pooler.dense" if arch == "bert" else "pooler", x[:, 0]))
         out["pooled"] = pooled
+        keep("pooler", pooled)
     if heads.get("mlm"):
         dn, lnn, bn = {"bert": ("cls.predictions.transform.dense", "cls.predictions.transform.LayerNorm", "cls.predictions.bias"),
                        "albert": ("predictions.dense", "predictions.LayerNorm", "predictions.bias"),

@@ -18,14 +18,17 @@ With --size full the shapes are the published ones (L=12, H=768, V=30522/30000/5
 BERT gets the real bert-base-uncased vocab.txt from data/tokenizers/; --size tiny keeps
 every name and field but shrinks the dimensions, for committed test fixtures. Each
 directory also gets expected.json: {"ids": [...], "last_hidden_state": [[...]]} computed
-here in float64 by the reference math of make_fixtures.py.
+here in float64 by the reference math of make_fixtures.py, and BERT/ALBERT get
+intermediates.safetensors: every named intermediate of encoder/transformer.h
+("layer3.attn.probs", ...) for that input.
 
   /usr/bin/python3 tools/reference/make_published_layout.py --size tiny tests/encoder/fixtures/published
   /usr/bin/python3 tools/reference/make_published_layout.py --size full /tmp/published
   /usr/bin/python3 tools/reference/make_published_layout.py --size full /tmp/published --check build/tools/spade
 
---check SPADE runs `SPADE encode --model DIR --ids ... --json` on each directory and prints
-the largest absolute difference from expected.json.
+--check SPADE runs `SPADE encode --model DIR --ids ... --json [--dump F]` on each directory
+and prints the largest absolute difference from expected.json and, per intermediate, from
+intermediates.safetensors.
 """
 import argparse
 import json
@@ -64,6 +67,20 @@ def write_safetensors(path, tensors):
         f.write(h)
         for b in blobs:
             f.write(b)
+
+
+def read_safetensors(path):
+    with open(path, "rb") as f:
+        n = struct.unpack("<Q", f.read(8))[0]
+        header = json.loads(f.read(n))
+        data = f.read()
+    out = {}
+    for name, e in header.items():
+        if name == "__metadata__":
+            continue
+        lo, hi = e["data_offsets"]
+        out[name] = torch.frombuffer(bytearray(data[lo:hi]), dtype=torch.float32).reshape(e["shape"]).double()
+    return out
 
 
 def dump_json(path, obj):
@@ -118,10 +135,12 @@ def encoder_case(d, cfg, heads, ids, seed, names):
     # which only matters in training.
     P, schedule = mf.build(cfg, heads, seed)
     batch = {"input_ids": [ids], "token_type_ids": [[0] * len(ids)], "attention_mask": [[1] * len(ids)]}
+    record = {}
     with torch.no_grad():
-        out = mf.forward(cfg, {}, P, schedule, batch)
+        out = mf.forward(cfg, {}, P, schedule, batch, record=record)
     os.makedirs(d, exist_ok=True)
     dump_json(os.path.join(d, "config.json"), cfg)
+    write_safetensors(os.path.join(d, "intermediates.safetensors"), record)
     tensors = {}
     for n, t in P.p.items():
         tensors[names(n)] = t
@@ -233,11 +252,21 @@ def main():
             continue
         with open(os.path.join(d, "expected.json")) as f:
             exp = json.load(f)
-        got = json.loads(subprocess.check_output([a.check, "encode", "--model", d, "--json", "--ids",
-                                                  ",".join(map(str, exp["ids"]))]))
+        cmd = [a.check, "encode", "--model", d, "--json", "--ids", ",".join(map(str, exp["ids"]))]
+        ref_path = os.path.join(d, "intermediates.safetensors")
+        dump = os.path.join(d, "spade_intermediates.safetensors")
+        if os.path.exists(ref_path):
+            cmd += ["--dump", dump]
+        got = json.loads(subprocess.check_output(cmd))
         diff = max(abs(g - e) for gr, er in zip(got["last_hidden_state"], exp["last_hidden_state"])
                    for g, e in zip(gr, er))
         print(f"{d}: {len(exp['ids'])} tokens x {len(exp['last_hidden_state'][0])}, max |spade - torch| = {diff:.2e}")
+        if os.path.exists(ref_path):
+            ref, mine = read_safetensors(ref_path), read_safetensors(dump)
+            worst = max(((ref[n] - mine[n]).abs().max().item(), n) for n in ref)
+            missing = sorted(set(ref) ^ set(mine))
+            print(f"  {len(ref)} intermediates, worst {worst[1]} {worst[0]:.2e}" +
+                  (f"; names not in both: {missing}" if missing else ""))
 
 
 if __name__ == "__main__":
