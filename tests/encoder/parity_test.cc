@@ -4,7 +4,9 @@
 // gradient to 1e-3 relative to that tensor's largest reference gradient.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -132,6 +134,26 @@ TEST_P(Parity, ForwardAndGradientsMatchPyTorch) {
   std::printf("[parity] %-24s forward max abs diff %.2e, gradient max rel diff %.2e (%s; %.2e without the "
               "key biases, whose true gradient is 0)\n",
               c.name, worst_fwd, worst_grad, worst_name.c_str(), worst_informative);
+}
+
+// What we save carries exactly the reference's tensor names (Hugging Face's, as its class
+// saves them) and names that class in config.json, so transformers maps every tensor.
+TEST_P(Parity, SavedNamesAndArchitectureAreTheReferenceOnes) {
+  const Case& c = GetParam();
+  const std::string dir = kFixtures + c.name;
+  auto model = LoadModelDir(dir, c.heads, LoadOptions{.allow_missing_heads = false});
+  const std::string out = ::testing::TempDir() + "/spade_saved_" + c.name;
+  SaveModelDir(*model, out);
+  auto names = [](const std::string& path) {
+    std::vector<std::string> n;
+    const SafetensorsFile f = SafetensorsFile::Open(path);
+    for (const auto& t : f.header().tensors) n.push_back(t.name);
+    std::sort(n.begin(), n.end());
+    return n;
+  };
+  EXPECT_EQ(names(out + "/model.safetensors"), names(dir + "/model.safetensors"));
+  EXPECT_EQ(ReadJson(out + "/config.json")["architectures"], ReadJson(dir + "/config.json")["architectures"]);
+  std::filesystem::remove_all(out);
 }
 
 HeadsConfig Heads(bool mlm, SentenceHead s, bool mc = false, bool rtd = false) {
