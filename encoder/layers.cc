@@ -4,6 +4,10 @@
 #include <cmath>
 #include <unsupported/Eigen/SpecialFunctions>  // vectorised erf
 
+#ifdef SPADE_HAVE_OPENBLAS
+#include <cblas.h>
+#endif
+
 namespace spade::encoder {
 
 // ---------------- Linear ----------------
@@ -33,6 +37,16 @@ void LinearForward(const ParamArena& arena, const Linear& l, const Matrix& x, Ma
   }
   ConstMatrixMap w = arena.Value(l.weight);
   y->resize(x.rows(), l.out);
+#ifdef SPADE_HAVE_OPENBLAS
+  // torch's addmm: y = bias rows, then y += x W^T in one sgemm (beta = 1). Eigen's product
+  // would zero y, multiply-accumulate, then add the bias: two extra passes over y.
+  if (l.bias >= 0 && x.rows() > 0) {
+    y->rowwise() = arena.Value(l.bias).row(0);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, l.transposed ? CblasNoTrans : CblasTrans, static_cast<int>(x.rows()),
+                l.out, l.in, 1.0f, x.data(), l.in, w.data(), l.transposed ? l.out : l.in, 1.0f, y->data(), l.out);
+    return;
+  }
+#endif
   if (l.transposed) {
     y->noalias() = x * w;
   } else {
