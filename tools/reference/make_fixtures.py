@@ -29,10 +29,16 @@ OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "test
 
 # ---------------------------------------------------------------- safetensors (own writer)
 def write_safetensors(path, tensors):
+    """tensors: name -> float tensor (stored F32) or ("I64", integer tensor)."""
     header, blobs, offset = {}, [], 0
     for name, t in tensors.items():
-        data = t.detach().to(torch.float32).contiguous().numpy().tobytes() if hasattr(t, "numpy") else t
-        header[name] = {"dtype": "F32", "shape": list(t.shape), "data_offsets": [offset, offset + len(data)]}
+        if isinstance(t, tuple):
+            dtype, t = t
+            data = t.to(torch.int64).contiguous().numpy().tobytes()
+        else:
+            dtype = "F32"
+            data = t.detach().to(torch.float32).contiguous().numpy().tobytes()
+        header[name] = {"dtype": dtype, "shape": list(t.shape), "data_offsets": [offset, offset + len(data)]}
         blobs.append(data)
         offset += len(data)
     header["__metadata__"] = {"format": "pt"}

@@ -46,29 +46,6 @@ import make_fixtures as mf  # noqa: E402
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
 
 
-def write_safetensors(path, tensors):
-    """tensors: name -> float tensor (stored F32) or ("I64", int tensor)."""
-    header, blobs, offset = {}, [], 0
-    for name, t in tensors.items():
-        if isinstance(t, tuple):
-            dtype, t = t
-            data = t.to(torch.int64).contiguous().numpy().tobytes()
-        else:
-            dtype = "F32"
-            data = t.detach().to(torch.float32).contiguous().numpy().tobytes()
-        header[name] = {"dtype": dtype, "shape": list(t.shape), "data_offsets": [offset, offset + len(data)]}
-        blobs.append(data)
-        offset += len(data)
-    header["__metadata__"] = {"format": "pt"}
-    h = json.dumps(header, separators=(",", ":")).encode()
-    h += b" " * ((8 - len(h) % 8) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(h)))
-        f.write(h)
-        for b in blobs:
-            f.write(b)
-
-
 def read_safetensors(path):
     with open(path, "rb") as f:
         n = struct.unpack("<Q", f.read(8))[0]
@@ -140,7 +117,7 @@ def encoder_case(d, cfg, heads, ids, seed, names):
         out = mf.forward(cfg, {}, P, schedule, batch, record=record)
     os.makedirs(d, exist_ok=True)
     dump_json(os.path.join(d, "config.json"), cfg)
-    write_safetensors(os.path.join(d, "intermediates.safetensors"), record)
+    mf.write_safetensors(os.path.join(d, "intermediates.safetensors"), record)
     tensors = {}
     for n, t in P.p.items():
         tensors[names(n)] = t
@@ -164,7 +141,7 @@ def make_bert(out, full):
     d = os.path.join(out, "bert-base-uncased")
     ids = [101, 7592, 1010, 2088, 999, 102] if full else [101, 17, 44, 9, 102]
     tensors, hidden = encoder_case(d, cfg, {"mlm": True, "sentence": "nsp"}, ids, 500, bert_names)
-    write_safetensors(os.path.join(d, "model.safetensors"), tensors)
+    mf.write_safetensors(os.path.join(d, "model.safetensors"), tensors)
     dump_json(os.path.join(d, "tokenizer_config.json"), {"do_lower_case": True, "model_max_length": 512})
     with open(os.path.join(ROOT, "data", "tokenizers", "bert-base-uncased-vocab.txt")) as f:
         vocab = f.read().splitlines()
@@ -183,7 +160,7 @@ def make_albert(out, full):
     tensors["predictions.decoder.weight"] = tensors["albert.embeddings.word_embeddings.weight"]
     tensors["predictions.decoder.bias"] = tensors["predictions.bias"]
     tensors["albert.embeddings.position_ids"] = ("I64", torch.arange(cfg["max_position_embeddings"])[None])
-    write_safetensors(os.path.join(d, "model.safetensors"), tensors)
+    mf.write_safetensors(os.path.join(d, "model.safetensors"), tensors)
     dump_json(os.path.join(d, "tokenizer_config.json"), {"do_lower_case": True, "keep_accents": False,
                                                           "remove_space": True, "model_max_length": 512})
     dump_json(os.path.join(d, "expected.json"), {"ids": ids, "last_hidden_state": hidden.tolist()})
@@ -230,7 +207,7 @@ def make_gpt2(out, full):
     for i in range(L):  # old checkpoints carry the causal mask and its fill value as tensors
         tensors[f"h.{i}.attn.bias"] = mask
         tensors[f"h.{i}.attn.masked_bias"] = torch.tensor(-1e4)
-    write_safetensors(os.path.join(d, "model.safetensors"), tensors)
+    mf.write_safetensors(os.path.join(d, "model.safetensors"), tensors)
     dump_json(os.path.join(d, "expected.json"), {"ids": ids, "last_hidden_state": hidden.tolist()})
     return d
 
