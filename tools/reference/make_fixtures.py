@@ -340,13 +340,10 @@ TRUNK = ("embeddings.", "encoder.", "pooler", "embeddings_project.")
 
 
 # ---------------------------------------------------------------- GPT-2
-def gpt2_case(out_dir, seed):
-    cfg = {"model_type": "gpt2", "vocab_size": 41, "n_positions": 12, "n_embd": 16, "n_layer": 2, "n_head": 2,
-           "n_inner": None, "activation_function": "gelu_new", "resid_pdrop": 0.0, "embd_pdrop": 0.0,
-           "attn_pdrop": 0.0, "layer_norm_epsilon": 1e-5, "initializer_range": 0.02,
-           "architectures": ["GPT2LMHeadModel"], "tie_word_embeddings": True}
-    H, L, nH, V = cfg["n_embd"], cfg["n_layer"], cfg["n_head"], cfg["vocab_size"]
-    F, D = 4 * H, H // nH
+def gpt2_params(cfg, seed):
+    """GPT2Model's tensors under their published names (no "transformer." prefix)."""
+    H, L, V = cfg["n_embd"], cfg["n_layer"], cfg["vocab_size"]
+    F = 4 * H
     P = Params(seed)
     P.matrix("wte.weight", V, H)
     P.matrix("wpe.weight", cfg["n_positions"], H)
@@ -360,14 +357,14 @@ def gpt2_case(out_dir, seed):
         P.matrix(p + ".mlp.c_fc.weight", H, F); P.vector(p + ".mlp.c_fc.bias", F)
         P.matrix(p + ".mlp.c_proj.weight", F, H); P.vector(p + ".mlp.c_proj.bias", H)
     P.layernorm("ln_f", H)
-    B, T, lengths = 3, 7, [7, 5, 4]
-    g = torch.Generator().manual_seed(seed + 1)
-    ids = torch.randint(1, V, (B, T), generator=g)
-    mask = torch.zeros(B, T, dtype=torch.int64)
-    for b, n in enumerate(lengths):
-        mask[b, :n] = 1
-        ids[b, n:] = 0
-    labels = torch.where(mask == 1, ids, torch.full_like(ids, -100))
+    return P
+
+
+def gpt2_forward(cfg, P, ids, mask):
+    """Hidden states after ln_f, (B, T, H), for ids (B, T) with key padding mask (B, T)."""
+    H, L, nH = cfg["n_embd"], cfg["n_layer"], cfg["n_head"]
+    B, T = ids.shape
+    D = H // nH
     conv = lambda name, x: x @ P[name + ".weight"] + P[name + ".bias"]
     x = P["wte.weight"][ids] + P["wpe.weight"][torch.arange(T)][None]
     causal = torch.tril(torch.ones(T, T, dtype=torch.bool))
@@ -384,7 +381,25 @@ def gpt2_case(out_dir, seed):
         x = x + conv(p + ".attn.c_proj", ctx)
         m = ln(P, p + ".ln_2", x, cfg["layer_norm_epsilon"])
         x = x + conv(p + ".mlp.c_proj", gelu_new(conv(p + ".mlp.c_fc", m)))
-    hidden = ln(P, "ln_f", x, cfg["layer_norm_epsilon"])
+    return ln(P, "ln_f", x, cfg["layer_norm_epsilon"])
+
+
+def gpt2_case(out_dir, seed):
+    cfg = {"model_type": "gpt2", "vocab_size": 41, "n_positions": 12, "n_embd": 16, "n_layer": 2, "n_head": 2,
+           "n_inner": None, "activation_function": "gelu_new", "resid_pdrop": 0.0, "embd_pdrop": 0.0,
+           "attn_pdrop": 0.0, "layer_norm_epsilon": 1e-5, "initializer_range": 0.02,
+           "architectures": ["GPT2LMHeadModel"], "tie_word_embeddings": True}
+    V = cfg["vocab_size"]
+    P = gpt2_params(cfg, seed)
+    B, T, lengths = 3, 7, [7, 5, 4]
+    g = torch.Generator().manual_seed(seed + 1)
+    ids = torch.randint(1, V, (B, T), generator=g)
+    mask = torch.zeros(B, T, dtype=torch.int64)
+    for b, n in enumerate(lengths):
+        mask[b, :n] = 1
+        ids[b, n:] = 0
+    labels = torch.where(mask == 1, ids, torch.full_like(ids, -100))
+    hidden = gpt2_forward(cfg, P, ids, mask)
     logits = hidden @ P["wte.weight"].T
     loss = torch.nn.functional.cross_entropy(logits[:, :-1].reshape(-1, V), labels[:, 1:].reshape(-1), ignore_index=-100)
     loss.backward()

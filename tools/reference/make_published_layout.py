@@ -32,7 +32,6 @@ intermediates.safetensors.
 """
 import argparse
 import json
-import math
 import os
 import struct
 import subprocess
@@ -170,36 +169,11 @@ def make_albert(out, full):
 def make_gpt2(out, full):
     cfg = gpt2_config(full)
     d = os.path.join(out, "gpt2")
-    H, L, nH, V, Pn = cfg["n_embd"], cfg["n_layer"], cfg["n_head"], cfg["vocab_size"], cfg["n_positions"]
-    F, D = 4 * H, H // nH
-    P = mf.Params(502)
-    P.matrix("wte.weight", V, H)
-    P.matrix("wpe.weight", Pn, H)
-    for i in range(L):
-        p = f"h.{i}"
-        P.layernorm(p + ".ln_1", H)
-        P.matrix(p + ".attn.c_attn.weight", H, 3 * H); P.vector(p + ".attn.c_attn.bias", 3 * H)
-        P.matrix(p + ".attn.c_proj.weight", H, H); P.vector(p + ".attn.c_proj.bias", H)
-        P.layernorm(p + ".ln_2", H)
-        P.matrix(p + ".mlp.c_fc.weight", H, F); P.vector(p + ".mlp.c_fc.bias", F)
-        P.matrix(p + ".mlp.c_proj.weight", F, H); P.vector(p + ".mlp.c_proj.bias", H)
-    P.layernorm("ln_f", H)
+    L, Pn = cfg["n_layer"], cfg["n_positions"]
+    P = mf.gpt2_params(cfg, 502)
     ids = [15496, 11, 995, 0, 1318] if full else [15, 11, 69, 0, 31]
-    T = len(ids)
-    conv = lambda name, x: x @ P[name + ".weight"] + P[name + ".bias"]
     with torch.no_grad():
-        x = P["wte.weight"][torch.tensor(ids)] + P["wpe.weight"][:T]
-        causal = torch.tril(torch.ones(T, T, dtype=torch.bool))
-        for i in range(L):
-            p = f"h.{i}"
-            a = mf.ln(P, p + ".ln_1", x, cfg["layer_norm_epsilon"])
-            q, k, v = (t.view(T, nH, D).transpose(0, 1) for t in conv(p + ".attn.c_attn", a).split(H, dim=-1))
-            w = q @ k.transpose(-1, -2) / math.sqrt(D)
-            w = torch.where(causal, w, torch.full_like(w, -1e9))
-            x = x + conv(p + ".attn.c_proj", (torch.softmax(w, dim=-1) @ v).transpose(0, 1).reshape(T, H))
-            x = x + conv(p + ".mlp.c_proj", mf.gelu_new(conv(p + ".mlp.c_fc", mf.ln(P, p + ".ln_2", x,
-                                                                                     cfg["layer_norm_epsilon"]))))
-        hidden = mf.ln(P, "ln_f", x, cfg["layer_norm_epsilon"])
+        hidden = mf.gpt2_forward(cfg, P, torch.tensor([ids]), torch.ones(1, len(ids)))[0]
     os.makedirs(d, exist_ok=True)
     dump_json(os.path.join(d, "config.json"), cfg)
     tensors = dict(P.p)
