@@ -121,7 +121,8 @@ ChoiceResult LmChoiceScorer::Score(const std::vector<PromptExample>& shots, cons
   std::vector<int32_t> context;
   for (size_t drop = 0; drop <= shots.size(); ++drop) {
     const std::vector<PromptExample> kept(shots.begin() + static_cast<std::ptrdiff_t>(drop), shots.end());
-    context = bpe_->Encode(BuildPromptContext(format_, kept, query));
+    result.context = BuildPromptContext(format_, kept, query);
+    context = bpe_->Encode(result.context);
     result.shots_used = static_cast<int>(kept.size());
     if (context.size() + longest <= window) break;
   }

@@ -67,6 +67,7 @@ struct ChoiceScore {
 struct ChoiceResult {
   std::vector<ChoiceScore> choices;
   int predicted = -1;     // argmax of score; the first on ties
+  std::string context;    // the prompt text scored (before any cut from the left)
   int shots_used = 0;     // demonstrations kept after fitting the window
   int context_tokens = 0;
   bool truncated = false; // the question's own context was cut from the left

@@ -106,10 +106,9 @@ int RunAsk(const LmFlags& f) {
   enc::PromptExample q{f.question, f.choices, -1};
   const auto shots = Shots(l, f, -1);
   const enc::ChoiceResult r = scorer.Score(shots, q);
-  const std::string context = enc::BuildPromptContext(scorer.format(), {shots.end() - r.shots_used, shots.end()}, q);
   if (f.json) {
     ordered_json j = {{"question", f.question}, {"prediction", f.choices[size_t(r.predicted)]},
-                      {"shots", r.shots_used}, {"norm", f.norm}, {"context", context}};
+                      {"shots", r.shots_used}, {"norm", f.norm}, {"context", r.context}};
     j["choices"] = ordered_json::array();
     for (size_t i = 0; i < f.choices.size(); ++i) {
       j["choices"].push_back({{"text", f.choices[i]}, {"score", r.choices[i].score},
@@ -119,7 +118,7 @@ int RunAsk(const LmFlags& f) {
     return 0;
   }
   std::printf("prompt (%d-shot, %d tokens%s):\n%s\n\n", r.shots_used, r.context_tokens,
-              r.truncated ? ", cut from the left" : "", context.c_str());
+              r.truncated ? ", cut from the left" : "", r.context.c_str());
   for (size_t i = 0; i < f.choices.size(); ++i) {
     std::printf("%s %-24s score %9.4f  logprob %9.4f  tokens %d\n", int(i) == r.predicted ? "*" : " ",
                 f.choices[i].c_str(), r.choices[i].score, r.choices[i].logprob, r.choices[i].tokens);

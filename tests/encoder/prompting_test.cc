@@ -135,6 +135,7 @@ TEST(Prompting, WindowDropsOldestShotsThenCutsTheQuestionFromTheLeft) {
   LmChoiceScorer s1(&fits_one, &bpe, PromptFormat{}, ChoiceNorm::kSum);
   const ChoiceResult r1 = s1.Score({facts[2], facts[3]}, facts[0]);
   EXPECT_EQ(r1.shots_used, 1);
+  EXPECT_EQ(r1.context, BuildPromptContext(PromptFormat{}, {facts[3]}, facts[0]));
   EXPECT_EQ(r1.context_tokens, static_cast<int>(one));
   EXPECT_FALSE(r1.truncated);
 
