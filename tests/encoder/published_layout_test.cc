@@ -124,15 +124,12 @@ TEST(PublishedLayout, MaskedLmCheckpointWithoutPoolerLoadsAndReportsIt) {
   std::filesystem::copy_file(src + "/config.json", dir / "config.json");
   const SafetensorsFile file = SafetensorsFile::Open(src + "/model.safetensors");
   std::vector<std::vector<float>> keep;
+  keep.reserve(file.header().tensors.size());  // data() pointers below stay valid
   std::vector<TensorToWrite> out;
   for (const auto& t : file.header().tensors) {
     if (t.name.rfind("bert.pooler.", 0) == 0) continue;
     keep.push_back(file.ReadFloat(t, t.shape));
-  }
-  size_t k = 0;
-  for (const auto& t : file.header().tensors) {
-    if (t.name.rfind("bert.pooler.", 0) == 0) continue;
-    out.push_back({t.name, t.shape, keep[k++].data()});
+    out.push_back({t.name, t.shape, keep.back().data()});
   }
   WriteSafetensors((dir / "model.safetensors").string(), out);
   LoadReport report;
