@@ -222,10 +222,10 @@ void Encoder::Forward(const Batch& batch, bool train, uint64_t seed, EncoderStat
   }
 }
 
-void VisitIntermediates(const EncoderState& st, const IntermediateObserver& observer) {
+void Encoder::VisitIntermediates(const EncoderState& st, const IntermediateObserver& observer) const {
   observer("embeddings", st.emb);
   const size_t L = st.layers.size();
-  if (L > 0 && st.layers[0].x.cols() != st.emb.cols()) observer("embeddings.projected", st.layers[0].x);
+  if (L > 0 && project_.weight >= 0) observer("embeddings.projected", st.layers[0].x);
   for (size_t i = 0; i < L; ++i) {
     const LayerCache& c = st.layers[i];
     const std::string p = "layer" + std::to_string(i) + ".";

@@ -80,6 +80,21 @@ struct EncoderState {
   Matrix pooled;              // (B, H) pooler output (empty without a pooler)
 };
 
+// Named intermediates of a Forward, in execution order, so a tool can dump them and diff
+// against PyTorch layer by layer (`spade encode --dump`):
+//   "embeddings"              (N, E) after LayerNorm (and dropout when training)
+//   "embeddings.projected"    (N, H) ALBERT's embedding_hidden_mapping_in / ELECTRA's projection,
+//                             whenever the model has one (even with E == H)
+//   per applied layer i:
+//   "layer{i}.attn.query|key|value"  (N, H) projections before the head split
+//   "layer{i}.attn.probs"     (B*heads*T, T) softmax rows, row (b*heads + h)*T + t
+//   "layer{i}.attn.context"   (N, H) heads re-joined, before the output projection
+//   "layer{i}.attn.output"    (N, H) after the residual and LayerNorm
+//   "layer{i}.ffn.intermediate" (N, F) after the activation
+//   "layer{i}.output"         (N, H) the layer's output; the last one is last_hidden_state
+//   "pooler"                  (B, H) when the model has one
+using IntermediateObserver = std::function<void(const std::string& name, const Matrix& value)>;
+
 class Encoder {
  public:
   // Registers the trunk's tensors in *arena (which must outlive the Encoder). Validates c.
@@ -94,6 +109,9 @@ class Encoder {
   // d_hidden (N, H) is d loss / d last_hidden_state; d_pooled (B, H) or nullptr. Both are
   // consumed (modified). Accumulates into the arena's gradients.
   void Backward(const Batch& batch, EncoderState* state, Matrix* d_hidden, Matrix* d_pooled);
+
+  // Hands each named intermediate of `state` (filled by Forward) to `observer`; see above.
+  void VisitIntermediates(const EncoderState& state, const IntermediateObserver& observer) const;
 
   const EncoderConfig& config() const { return config_; }
   int word_embeddings() const { return word_; }  // (V, E): tied MLM decoder
@@ -117,21 +135,6 @@ class Encoder {
   std::vector<std::pair<int, int>> schedule_;  // applied layer -> (attn_ index, ffn_ index)
   Linear pooler_;                              // (H, H); weight -1 without a pooler
 };
-
-// Named intermediates of a Forward, in execution order, so a tool can dump them and diff
-// against PyTorch layer by layer (`spade encode --dump`):
-//   "embeddings"              (N, E) after LayerNorm (and dropout when training)
-//   "embeddings.projected"    (N, H) ALBERT's embedding_hidden_mapping_in / ELECTRA's projection
-//   per applied layer i:
-//   "layer{i}.attn.query|key|value"  (N, H) projections before the head split
-//   "layer{i}.attn.probs"     (B*heads*T, T) softmax rows, row (b*heads + h)*T + t
-//   "layer{i}.attn.context"   (N, H) heads re-joined, before the output projection
-//   "layer{i}.attn.output"    (N, H) after the residual and LayerNorm
-//   "layer{i}.ffn.intermediate" (N, F) after the activation
-//   "layer{i}.output"         (N, H) the layer's output; the last one is last_hidden_state
-//   "pooler"                  (B, H) when the model has one
-using IntermediateObserver = std::function<void(const std::string& name, const Matrix& value)>;
-void VisitIntermediates(const EncoderState& state, const IntermediateObserver& observer);
 
 // Mixes a step seed with a dropout site id (stable across runs and thread counts).
 uint64_t SiteSeed(uint64_t seed, uint64_t site);

@@ -98,11 +98,11 @@ int RunEncodeGpt2(const EncodeFlags& f) {
 }
 
 // Every named intermediate (transformer.h) as an F32 tensor of its matrix shape (atomic).
-void DumpIntermediates(const enc::EncoderState& st, const std::string& path) {
-  std::vector<std::pair<std::string, const enc::Matrix*>> seen;
-  enc::VisitIntermediates(st, [&](const std::string& name, const enc::Matrix& m) { seen.emplace_back(name, &m); });
-  std::vector<enc::TensorToWrite> tensors;
-  for (const auto& [name, m] : seen) tensors.push_back({name, {m->rows(), m->cols()}, m->data()});
+void DumpIntermediates(const enc::Encoder& encoder, const enc::EncoderState& st, const std::string& path) {
+  std::vector<enc::TensorToWrite> tensors;  // views into st
+  encoder.VisitIntermediates(st, [&](const std::string& name, const enc::Matrix& m) {
+    tensors.push_back({name, {m.rows(), m.cols()}, m.data()});
+  });
   enc::WriteSafetensors(path, tensors);
 }
 
@@ -150,7 +150,7 @@ int RunEncode(const EncodeFlags& f) {
   batch.input_ids = ids;
   enc::Outputs out;
   model->Forward(batch, {}, {}, &out);
-  if (!f.dump.empty()) DumpIntermediates(out.enc, f.dump);
+  if (!f.dump.empty()) DumpIntermediates(model->encoder(), out.enc, f.dump);
   PrintStates(f, tokens, ids, out.enc.hidden);
   return 0;
 }

@@ -50,10 +50,10 @@ void ExpectHidden(const Matrix& got, const nlohmann::json& expected) {
 }
 
 // Every named intermediate (transformer.h) against PyTorch's, layer by layer.
-void ExpectIntermediates(const EncoderState& st, const std::string& dir) {
+void ExpectIntermediates(const Model& model, const EncoderState& st, const std::string& dir) {
   const SafetensorsFile ref = SafetensorsFile::Open(dir + "/intermediates.safetensors");
   size_t seen = 0;
-  VisitIntermediates(st, [&](const std::string& name, const Matrix& m) {
+  model.encoder().VisitIntermediates(st, [&](const std::string& name, const Matrix& m) {
     const TensorEntry* t = ref.Find(name);
     ASSERT_NE(t, nullptr) << name << " has no PyTorch counterpart";
     const std::vector<float> want = ref.ReadFloat(*t, {m.rows(), m.cols()});
@@ -78,7 +78,7 @@ TEST(PublishedLayout, BertBaseUncasedLoadsWithGammaBetaNamesAndItsHeads) {
   Outputs out;
   model->Forward(b, {}, {}, &out);
   ExpectHidden(out.enc.hidden, expected);
-  ExpectIntermediates(out.enc, dir);
+  ExpectIntermediates(*model, out.enc, dir);
   // Its tokenizer files load: one vocab.txt line per embedding row.
   EXPECT_EQ(WordPieceTokenizer::FromModelDir(dir).vocab_size(), model->config().vocab_size);
 
@@ -102,7 +102,7 @@ TEST(PublishedLayout, AlbertBaseV2LoadsIgnoringItsBuffersAndTiedDecoder) {
   Outputs out;
   model->Forward(OneSequence(expected), {}, {}, &out);
   ExpectHidden(out.enc.hidden, expected);
-  ExpectIntermediates(out.enc, dir);  // includes embeddings.projected (E=8 -> H=16)
+  ExpectIntermediates(*model, out.enc, dir);  // includes embeddings.projected (E=8 -> H=16)
 }
 
 TEST(PublishedLayout, Gpt2LoadsUnprefixedNamesIgnoringMaskBuffers) {
