@@ -90,10 +90,25 @@ void AttentionForward(const AttentionShape& s, const Matrix& q, const Matrix& k,
 }
 
 void AttentionBackward(const AttentionShape& s, const Matrix& q, const Matrix& k, const Matrix& v,
-                       const AttentionCache& cache, const Matrix& dctx, Matrix* dq, Matrix* dk, Matrix* dv) {
+                       const AttentionCache& cache, const Matrix& dctx, Matrix* dq, Matrix* dk, Matrix* dv,
+                       const AttentionGradInjection* inject, const char* what) {
   const int T = s.seq, D = s.head_dim, nH = s.heads;
   const float scale = 1.0f / std::sqrt(static_cast<float>(D));
   const bool drop = cache.drop_mask.size() != 0;
+  const Matrix* d_scores = inject ? inject->d_scores : nullptr;
+  const Matrix* d_probs = inject ? inject->d_probs : nullptr;
+  static const std::vector<float> kNoMask;
+  const std::vector<float>& key_mask = inject && inject->key_mask ? *inject->key_mask : kNoMask;
+  if (d_probs) CheckShape(std::string(what) + " d probs", *d_probs, cache.probs.rows(), T);
+  if (d_scores) {
+    CheckShape(std::string(what) + " d scores", *d_scores, cache.probs.rows(), T);
+    if (!inject->key_mask) {
+      throw Error(ErrorCode::kInvalidArgument, std::string(what) + ": d scores given without the key mask");
+    }
+    if (!key_mask.empty() && static_cast<int64_t>(key_mask.size()) != static_cast<int64_t>(s.batch) * T) {
+      ThrowShapeMismatch(std::string(what) + " attention_mask", {s.batch, T}, {static_cast<int64_t>(key_mask.size())});
+    }
+  }
   dq->resize(q.rows(), q.cols());
   dk->resize(k.rows(), k.cols());
   dv->resize(v.rows(), v.cols());
@@ -120,13 +135,43 @@ void AttentionBackward(const AttentionShape& s, const Matrix& q, const Matrix& k
       } else {
         dv->block(r0, h * D, T, D).noalias() = P.transpose() * dC;
       }
+      if (d_probs) dP += d_probs->block(static_cast<Eigen::Index>(bh) * T, 0, T, T);
       // Softmax backward: dS = P ∘ (dP - rowsum(dP ∘ P)); then fold in the scale.
       for (int i = 0; i < T; ++i) {
         const float dot = dP.row(i).dot(P.row(i));
         dP.row(i) = (P.row(i).array() * (dP.row(i).array() - dot) * scale).matrix();
       }
+      if (d_scores) {  // d raw (Q K^T) += scale * d S, at visible keys only
+        auto dS = d_scores->block(static_cast<Eigen::Index>(bh) * T, 0, T, T);
+        for (int i = 0; i < T; ++i) {
+          for (int j = 0; j < T; ++j) {
+            if (KeyAllowed(s, key_mask, b, i, j)) dP(i, j) += scale * dS(i, j);
+          }
+        }
+      }
       dq->block(r0, h * D, T, D).noalias() = dP * K;
       dk->block(r0, h * D, T, D).noalias() = dP.transpose() * Q;
+    }
+  }
+}
+
+void AttentionScores(const AttentionShape& s, const Matrix& q, const Matrix& k, const std::vector<float>& key_mask,
+                     Matrix* scores, const char* what) {
+  CheckInputs(s, q, k, k, key_mask, what);
+  const int T = s.seq, D = s.head_dim, nH = s.heads;
+  const float scale = 1.0f / std::sqrt(static_cast<float>(D));
+  scores->resize(static_cast<Eigen::Index>(s.batch) * nH * T, T);
+  for (int bh = 0; bh < s.batch * nH; ++bh) {
+    const int b = bh / nH, h = bh % nH;
+    auto Q = q.block(static_cast<Eigen::Index>(b) * T, h * D, T, D);
+    auto K = k.block(static_cast<Eigen::Index>(b) * T, h * D, T, D);
+    auto S = scores->block(static_cast<Eigen::Index>(bh) * T, 0, T, T);
+    S.noalias() = Q * K.transpose();
+    S *= scale;
+    for (int i = 0; i < T; ++i) {
+      for (int j = 0; j < T; ++j) {
+        if (!KeyAllowed(s, key_mask, b, i, j)) S(i, j) = 0.0f;
+      }
     }
   }
 }

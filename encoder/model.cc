@@ -125,7 +125,7 @@ float Model::Forward(const Batch& batch, const Targets& t, const StepOptions& op
   return out->loss;
 }
 
-void Model::Backward(const Batch& batch, const Targets& t, Outputs* out) {
+void Model::Backward(const Batch& batch, const Targets& t, Outputs* out, const EncoderGradients* extra) {
   const EncoderConfig& c = encoder_->config();
   const int B = batch.batch, T = batch.seq;
   Matrix d_hidden = Matrix::Zero(static_cast<Eigen::Index>(B) * T, c.hidden_size);
@@ -169,7 +169,7 @@ void Model::Backward(const Batch& batch, const Targets& t, Outputs* out) {
     LinearBackward(arena_, rtd_dense_, out->enc.hidden, d_pre, &dx);
     d_hidden += dx;
   }
-  encoder_->Backward(batch, &out->enc, &d_hidden, d_pooled.size() ? &d_pooled : nullptr);
+  encoder_->Backward(batch, &out->enc, &d_hidden, d_pooled.size() ? &d_pooled : nullptr, extra);
 }
 
 }  // namespace spade::encoder

@@ -76,8 +76,10 @@ class Model {
   void Init(uint64_t seed) { encoder_->Init(seed); }
   // Returns the total loss (0 when no targets). Throws kInvalidArgument on bad shapes/ids.
   float Forward(const Batch& batch, const Targets& targets, const StepOptions& opt, Outputs* out);
-  // Requires the Outputs of the Forward just before it on the same batch/targets.
-  void Backward(const Batch& batch, const Targets& targets, Outputs* out);
+  // Requires the Outputs of the Forward just before it on the same batch/targets. `extra`
+  // (optional) adds gradients at the trunk's intermediates (Encoder::Backward), e.g. a
+  // distillation loss on hidden states; the heads' d_mlm etc. may be rescaled before.
+  void Backward(const Batch& batch, const Targets& targets, Outputs* out, const EncoderGradients* extra = nullptr);
 
   ParamArena& params() { return arena_; }
   const ParamArena& params() const { return arena_; }

@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <string>
+#include <utility>
 
 namespace spade::encoder {
 
@@ -26,6 +27,18 @@ AdamW::AdamW(const ParamArena& arena, const AdamWConfig& config) : config_(confi
   for (const ParamInfo& p : arena.params()) {
     if (p.decay) std::fill_n(decay_.begin() + static_cast<std::ptrdiff_t>(p.offset), size_t(p.rows) * p.cols, 1);
   }
+}
+
+void AdamW::SetState(std::vector<float> m, std::vector<float> v, int64_t updates) {
+  if (m.size() != m_.size() || v.size() != v_.size()) {
+    throw Error(ErrorCode::kInvalidArgument, "AdamW state: expected " + std::to_string(m_.size()) +
+                                                 " floats per moment, got " + std::to_string(m.size()) + " and " +
+                                                 std::to_string(v.size()));
+  }
+  m_ = std::move(m);
+  v_ = std::move(v);
+  updates_ = updates;
+  micro_ = 0;
 }
 
 bool AdamW::Step(ParamArena* arena) {

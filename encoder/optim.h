@@ -41,6 +41,12 @@ class AdamW {
   float last_grad_norm() const { return last_norm_; }  // before clipping
   float last_lr() const { return last_lr_; }
 
+  // Optimizer state for checkpoints (train_loop.h): moments per float of the arena and the
+  // update count. SetState throws kInvalidArgument when the sizes differ from the arena's.
+  const std::vector<float>& first_moment() const { return m_; }
+  const std::vector<float>& second_moment() const { return v_; }
+  void SetState(std::vector<float> m, std::vector<float> v, int64_t updates);
+
  private:
   AdamWConfig config_;
   std::vector<float> m_, v_;

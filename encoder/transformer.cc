@@ -154,7 +154,8 @@ void Encoder::LayerForward(int i, const AttentionShape& s, const std::vector<flo
   LayerNormForward(ar, f.norm, sum, out, &c->ln2);
 }
 
-void Encoder::LayerBackward(int i, const AttentionShape& s, LayerCache* c, Matrix* dout, Matrix* dx) {
+void Encoder::LayerBackward(int i, const AttentionShape& s, LayerCache* c, Matrix* dout, Matrix* dx,
+                            const AttentionGradInjection* inject) {
   const AttentionBlock& a = attn_[static_cast<size_t>(schedule_[static_cast<size_t>(i)].first)];
   const FfnBlock& f = ffn_[static_cast<size_t>(schedule_[static_cast<size_t>(i)].second)];
   ParamArena& ar = *arena_;
@@ -170,7 +171,7 @@ void Encoder::LayerBackward(int i, const AttentionShape& s, LayerCache* c, Matri
   *dx = d_sum1;
   DropoutBackward(c->attn_drop, &d_sum1);
   LinearBackward(ar, a.output, c->ctx, d_sum1, &dctx);
-  AttentionBackward(s, c->q, c->k, c->v, c->attn, dctx, &dq, &dk, &dv);
+  AttentionBackward(s, c->q, c->k, c->v, c->attn, dctx, &dq, &dk, &dv, inject);
   LinearBackward(ar, a.query, c->x, dq, &tmp);
   *dx += tmp;
   LinearBackward(ar, a.key, c->x, dk, &tmp);
@@ -241,10 +242,58 @@ void Encoder::VisitIntermediates(const EncoderState& st, const IntermediateObser
   if (st.pooled.size() > 0) observer("pooler", st.pooled);
 }
 
-void Encoder::Backward(const Batch& batch, EncoderState* st, Matrix* d_hidden, Matrix* d_pooled) {
+void Encoder::AttentionScores(const Batch& batch, const EncoderState& st, int layer, Matrix* scores) const {
+  if (layer < 0 || layer >= static_cast<int>(st.layers.size())) {
+    throw Error(ErrorCode::kInvalidArgument, "attention scores: layer " + std::to_string(layer) + " is outside [0, " +
+                                                 std::to_string(st.layers.size()) + ")");
+  }
+  const LayerCache& c = st.layers[static_cast<size_t>(layer)];
+  AttentionShape s{batch.batch, batch.seq, config_.num_attention_heads,
+                   config_.hidden_size / config_.num_attention_heads, false};
+  const std::string what = "layer" + std::to_string(layer) + " attention";
+  spade::encoder::AttentionScores(s, c.q, c.k, batch.attention_mask, scores, what.c_str());
+}
+
+namespace {
+
+// Checks every injected gradient's shape before Backward touches the arena.
+void CheckExtra(const EncoderGradients& g, const EncoderConfig& c, int B, int T, int layers, bool projects) {
+  const int64_t N = static_cast<int64_t>(B) * T, rows = N * c.num_attention_heads;
+  if (g.embeddings.size()) CheckShape("d embeddings", g.embeddings, N, c.embedding_size);
+  if (g.embeddings_projected.size()) {
+    if (!projects) {
+      throw Error(ErrorCode::kInvalidArgument,
+                  "d embeddings.projected: this model has no embedding projection (inject at 'embeddings')");
+    }
+    CheckShape("d embeddings.projected", g.embeddings_projected, N, c.hidden_size);
+  }
+  auto check_list = [&](const std::vector<Matrix>& list, const char* name, int64_t r, int64_t cols) {
+    if (static_cast<int>(list.size()) > layers) {
+      throw Error(ErrorCode::kInvalidArgument, std::string("d ") + name + ": " + std::to_string(list.size()) +
+                                                   " layers given, the model applies " + std::to_string(layers));
+    }
+    for (size_t i = 0; i < list.size(); ++i) {
+      if (list[i].size()) CheckShape("d layer" + std::to_string(i) + "." + name, list[i], r, cols);
+    }
+  };
+  check_list(g.layer_outputs, "output", N, c.hidden_size);
+  check_list(g.attn_scores, "attn.scores", rows, T);
+  check_list(g.attn_probs, "attn.probs", rows, T);
+}
+
+const Matrix* Nonempty(const std::vector<Matrix>& list, int i) {
+  return i < static_cast<int>(list.size()) && list[static_cast<size_t>(i)].size() ? &list[static_cast<size_t>(i)]
+                                                                                   : nullptr;
+}
+
+}  // namespace
+
+void Encoder::Backward(const Batch& batch, EncoderState* st, Matrix* d_hidden, Matrix* d_pooled,
+                       const EncoderGradients* extra) {
   const int B = batch.batch, T = batch.seq;
   ParamArena& ar = *arena_;
   CheckShape("d last_hidden_state", *d_hidden, static_cast<int64_t>(B) * T, config_.hidden_size);
+  if (extra) CheckExtra(*extra, config_, B, T, static_cast<int>(schedule_.size()), project_.weight >= 0);
   if (d_pooled && d_pooled->size() != 0 && pooler_.weight >= 0) {
     CheckShape("d pooled", *d_pooled, B, config_.hidden_size);
     Matrix d_pre, d_cls;
@@ -255,15 +304,25 @@ void Encoder::Backward(const Batch& batch, EncoderState* st, Matrix* d_hidden, M
   AttentionShape s{B, T, config_.num_attention_heads, config_.hidden_size / config_.num_attention_heads, false};
   Matrix dx;
   for (int i = static_cast<int>(schedule_.size()) - 1; i >= 0; --i) {
-    LayerBackward(i, s, &st->layers[static_cast<size_t>(i)], d_hidden, &dx);
+    AttentionGradInjection inject;
+    if (extra) {
+      if (const Matrix* d = Nonempty(extra->layer_outputs, i)) *d_hidden += *d;
+      inject.d_scores = Nonempty(extra->attn_scores, i);
+      inject.d_probs = Nonempty(extra->attn_probs, i);
+      inject.key_mask = &batch.attention_mask;
+    }
+    const bool injects = inject.d_scores || inject.d_probs;
+    LayerBackward(i, s, &st->layers[static_cast<size_t>(i)], d_hidden, &dx, injects ? &inject : nullptr);
     std::swap(*d_hidden, dx);
   }
   Matrix d_emb;
   if (project_.weight >= 0) {
+    if (extra && extra->embeddings_projected.size()) *d_hidden += extra->embeddings_projected;
     LinearBackward(ar, project_, st->emb, *d_hidden, &d_emb);
   } else {
     d_emb = *d_hidden;
   }
+  if (extra && extra->embeddings.size()) d_emb += extra->embeddings;
   DropoutBackward(st->emb_drop, &d_emb);
   Matrix d_sum;
   LayerNormBackward(ar, emb_norm_, d_emb, st->emb_ln, &d_sum);

@@ -95,6 +95,20 @@ struct EncoderState {
 //   "pooler"                  (B, H) when the model has one
 using IntermediateObserver = std::function<void(const std::string& name, const Matrix& value)>;
 
+// Gradients a loss places on intermediates of the trunk (TinyBERT's embedding, hidden-state
+// and attention losses), added to Backward's d_hidden / d_pooled. Every member is optional:
+// an empty matrix, or a vector shorter than the applied layers, contributes nothing, and
+// Backward with all members empty gives exactly the gradients it gives without them.
+struct EncoderGradients {
+  Matrix embeddings;            // (N, E) d loss / d "embeddings" (after LayerNorm and dropout)
+  Matrix embeddings_projected;  // (N, H) d loss / d "embeddings.projected"; only for models with a
+                                // projection (has_projection()), else Backward throws
+  std::vector<Matrix> layer_outputs;  // [i]: (N, H) d loss / d "layer{i}.output"
+  std::vector<Matrix> attn_scores;    // [i]: (B*nH*T, T) d loss / d layer i's scaled scores, the
+                                      // matrix AttentionScores() returns; masked entries ignored
+  std::vector<Matrix> attn_probs;     // [i]: (B*nH*T, T) d loss / d "layer{i}.attn.probs"
+};
+
 class Encoder {
  public:
   // Registers the trunk's tensors in *arena (which must outlive the Encoder). Validates c.
@@ -107,8 +121,21 @@ class Encoder {
   // Dropout is active when `train`; masks depend only on (seed, site), not on threads.
   void Forward(const Batch& batch, bool train, uint64_t seed, EncoderState* state) const;
   // d_hidden (N, H) is d loss / d last_hidden_state; d_pooled (B, H) or nullptr. Both are
-  // consumed (modified). Accumulates into the arena's gradients.
-  void Backward(const Batch& batch, EncoderState* state, Matrix* d_hidden, Matrix* d_pooled);
+  // consumed (modified). `extra` (optional) adds gradients at intermediates; shape errors
+  // name the intermediate. Accumulates into the arena's gradients.
+  void Backward(const Batch& batch, EncoderState* state, Matrix* d_hidden, Matrix* d_pooled,
+                const EncoderGradients* extra = nullptr);
+
+  // Layer i's scaled attention scores (B*nH*T, T), masked keys set to 0 (attention.h
+  // AttentionScores), recomputed from the q/k of `state` (filled by Forward on `batch`).
+  void AttentionScores(const Batch& batch, const EncoderState& state, int layer, Matrix* scores) const;
+  // The input of applied layer 0 ("embeddings.projected" when the model projects, else
+  // "embeddings") and the output of applied layer i ("layer{i}.output"), as views into state.
+  static const Matrix& LayerInput0(const EncoderState& state) { return state.layers.front().x; }
+  static const Matrix& LayerOutput(const EncoderState& state, int layer) {
+    return layer + 1 < static_cast<int>(state.layers.size()) ? state.layers[static_cast<size_t>(layer) + 1].x
+                                                            : state.hidden;
+  }
 
   // Hands each named intermediate of `state` (filled by Forward) to `observer`; see above.
   void VisitIntermediates(const EncoderState& state, const IntermediateObserver& observer) const;
@@ -116,12 +143,14 @@ class Encoder {
   const EncoderConfig& config() const { return config_; }
   int word_embeddings() const { return word_; }  // (V, E): tied MLM decoder
   bool has_pooler() const { return pooler_.weight >= 0; }
+  bool has_projection() const { return project_.weight >= 0; }  // E -> H mapping after the embeddings
   int applied_layers() const { return static_cast<int>(schedule_.size()); }
 
  private:
   void LayerForward(int i, const AttentionShape& s, const std::vector<float>& mask, bool train, uint64_t seed,
                     const Matrix& x, LayerCache* c, Matrix* out) const;
-  void LayerBackward(int i, const AttentionShape& s, LayerCache* c, Matrix* dout, Matrix* dx);
+  void LayerBackward(int i, const AttentionShape& s, LayerCache* c, Matrix* dout, Matrix* dx,
+                     const AttentionGradInjection* inject);
   std::string AttnName(int group, int inner) const;
   std::string FfnName(int group, int inner) const;
 

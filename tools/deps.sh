@@ -9,6 +9,7 @@ PACKAGES=(
   libsentencepiece-dev sentencepiece nlohmann-json3-dev libcli11-dev
   zlib1g-dev libutf8proc-dev libgtest-dev libgmock-dev
   wordnet-base
+  dict-gcide                        # GCIDE definitions for the pretraining corpus
   clang libclang-rt-14-dev          # libFuzzer targets
 )
 # Reference scripts and benchmarks only (never needed to build or test):

@@ -25,9 +25,11 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", "spade 0.1.0");
   int rc = 0;
   spade::tools::RegisterKgCommands(app, &rc);
+  spade::tools::RegisterCorpusCommands(app, &rc);
   spade::tools::RegisterRetrievalCommands(app, &rc);
   spade::tools::RegisterEncoderCommands(app, &rc);
   spade::tools::RegisterLmCommands(app, &rc);
+  spade::tools::RegisterPretrainCommands(app, &rc);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

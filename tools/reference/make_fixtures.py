@@ -12,6 +12,10 @@ tests/encoder/fixtures/<name>/:
   expected.safetensors last_hidden_state, pooled, mlm_logits (every token), sentence_logits,
                        choice_logits, rtd_logits, loss, and grad.<tensor name> for every parameter
 
+electra_joint/ holds one whole ELECTRA pretraining step instead (generator/ and
+discriminator/ model directories sharing their embeddings, the draws, losses, every
+gradient and the parameters after one AdamW step); see electra_joint_case.
+
 Run with Debian's torch:  /usr/bin/python3 tools/reference/make_fixtures.py
 Needs only torch (no transformers). Deterministic: re-running rewrites identical files.
 """
@@ -424,6 +428,155 @@ def gpt2_case(out_dir, seed):
     print(f"gpt2: loss {loss.item():.6f}, {len(P.p)} tensors")
 
 
+# ---------------------------------------------------------------- ELECTRA joint step
+SHARED = ("embeddings.word_embeddings.weight", "embeddings.position_embeddings.weight",
+          "embeddings.token_type_embeddings.weight", "embeddings.LayerNorm.weight", "embeddings.LayerNorm.bias")
+
+
+def electra_joint_case(out_dir, seed):
+    """One ELECTRA pretraining step: generator MLM loss + rtd_weight * discriminator RTD loss,
+    the two models holding the embeddings as ONE set of tensors (autograd sums both models'
+    gradients into them, which Spade does by hand). The draws are made here and written out
+    for the C++ side to reuse: the masked tokens, and a sample from the generator at each
+    (one forced to equal the original token, which must be labelled original). Then one
+    AdamW step over all parameters (each shared tensor once), clipping off."""
+    V, mask_id, rtd_weight = 41, 4, 50.0
+    gcfg = base_cfg("electra", vocab_size=V, hidden_size=12, intermediate_size=20)
+    dcfg = base_cfg("electra", vocab_size=V)
+    Pd, dsched = build(dcfg, {"rtd": True}, seed)
+    Pg, gsched = build(gcfg, {"mlm": True}, seed + 1)
+    for n in SHARED:
+        Pg.p[n] = Pd.p[n]
+    B, T, lengths = 3, 7, [7, 5, 3]
+    g = torch.Generator().manual_seed(seed + 2)
+    ids = torch.randint(5, V, (B, T), generator=g)
+    mask = torch.zeros(B, T, dtype=torch.int64)
+    tt = torch.zeros(B, T, dtype=torch.int64)
+    for b, n in enumerate(lengths):
+        mask[b, :n] = 1
+        tt[b, n // 2:n] = 1
+        ids[b, n:] = 0
+    pick = (torch.rand(B, T, generator=g) < 0.35) & (mask == 1)
+    pick[0, 1] = pick[1, 3] = pick[2, 0] = True
+    masked = [int(i) for i in torch.nonzero(pick.reshape(-1)).reshape(-1)]  # flat b*T + t, ascending
+    flat = ids.reshape(-1)
+    gen_ids = flat.clone()
+    gen_ids[masked] = mask_id
+    labels = torch.full((B * T,), -100, dtype=torch.int64)
+    labels[masked] = flat[masked]
+    gbatch = {"input_ids": gen_ids.view(B, T).tolist(), "token_type_ids": tt.tolist(), "attention_mask": mask.tolist(),
+              "mlm_labels": labels.view(B, T).tolist()}
+    gout = forward(gcfg, {"mlm": True}, Pg, gsched, gbatch)
+    probs = torch.softmax(gout["mlm_logits"].detach().reshape(B * T, V)[masked], dim=-1)
+    replaced = torch.multinomial(probs, 1, generator=g).reshape(-1)
+    replaced[1] = flat[masked[1]]  # the generator "guessed right": label 0
+    disc_ids = flat.clone()
+    disc_ids[masked] = replaced
+    rtd = (disc_ids != flat).long()
+    dbatch = {"input_ids": disc_ids.view(B, T).tolist(), "token_type_ids": tt.tolist(), "attention_mask": mask.tolist(),
+              "rtd_labels": rtd.view(B, T).tolist()}
+    dout = forward(dcfg, {"rtd": True}, Pd, dsched, dbatch)
+    loss = gout["loss"] + rtd_weight * dout["loss"]
+    loss.backward()
+
+    d = os.path.join(out_dir, "electra_joint")
+    prefix = lambda n: ("electra." + n) if n.startswith(TRUNK) else n
+    for sub, cfg, P, arch in (("generator", gcfg, Pg, "ElectraForMaskedLM"),
+                              ("discriminator", dcfg, Pd, "ElectraForPreTraining")):
+        os.makedirs(os.path.join(d, sub), exist_ok=True)
+        with open(os.path.join(d, sub, "config.json"), "w") as f:
+            json.dump(dict(cfg, architectures=[arch]), f, indent=2, sort_keys=True)
+            f.write("\n")
+        # Each checkpoint carries its own copy of the shared embeddings, as published.
+        write_safetensors(os.path.join(d, sub, "model.safetensors"), {prefix(n): t for n, t in P.p.items()})
+    adamw = {"lr": 1e-3, "beta1": 0.9, "beta2": 0.999, "eps": 1e-6, "weight_decay": 0.01}
+    with open(os.path.join(d, "batch.json"), "w") as f:
+        json.dump({"input_ids": ids.tolist(), "token_type_ids": tt.tolist(), "attention_mask": mask.tolist(),
+                   "masked": masked, "replaced": replaced.tolist(), "rtd_labels": rtd.view(B, T).tolist(),
+                   "mask_token_id": mask_id, "rtd_weight": rtd_weight, "adamw": adamw}, f, sort_keys=True)
+        f.write("\n")
+    expected = {"loss": loss.reshape(1), "generator_loss": gout["loss"].reshape(1),
+                "discriminator_loss": dout["loss"].reshape(1), "mlm_logits": gout["mlm_logits"].reshape(B * T, V)[masked],
+                "rtd_logits": dout["rtd_logits"]}
+    # Arena names (no "electra." prefix); the shared tensors once, under the discriminator.
+    own = [("generator", n, t) for n, t in Pg.p.items() if n not in SHARED] + \
+          [("discriminator", n, t) for n, t in Pd.p.items()]
+    for model, n, t in own:
+        expected[f"grad.{model}.{n}"] = t.grad
+    # One AdamW step (torch's), weight decay on matrices only (Spade's mask: not biases/LayerNorm).
+    decay = [t for _, _, t in own if t.dim() == 2]
+    no_decay = [t for _, _, t in own if t.dim() != 2]
+    opt = torch.optim.AdamW([{"params": decay, "weight_decay": adamw["weight_decay"]},
+                             {"params": no_decay, "weight_decay": 0.0}],
+                            lr=adamw["lr"], betas=(adamw["beta1"], adamw["beta2"]), eps=adamw["eps"])
+    opt.step()
+    for model, n, t in own:
+        expected[f"after.{model}.{n}"] = t.detach()
+    write_safetensors(os.path.join(d, "expected.safetensors"), expected)
+    print(f"electra_joint: loss {loss.item():.6f} (generator {gout['loss'].item():.6f}, discriminator "
+          f"{dout['loss'].item():.6f}), {len(masked)} masked, {int(rtd.sum())} replaced")
+
+
+def distill_case(out_dir):
+    """Distillation losses (encoder/distill.h) on tiny inputs, in float64, with torch's own
+    modules where they exist: KLDivLoss(batchmean) * T^2 (DistilBERT), soft cross-entropy
+    (TinyBERT's prediction layer, mean over rows), CosineEmbeddingLoss, MSELoss through a
+    fit_dense projection, and TinyBERT's attention-score MSE with masked entries zeroed."""
+    g = torch.Generator().manual_seed(400)
+    rnd = lambda *shape, std=1.0: (torch.randn(*shape, generator=g, dtype=torch.float32) * std).double()
+    F = torch.nn.functional
+    out = {}
+    # Soft targets over R = 5 rows of V = 7 logits; row 3 is not counted.
+    s, t = rnd(5, 7, std=2.0).requires_grad_(), rnd(5, 7, std=2.0)
+    rows = torch.tensor([1.0, 1.0, 1.0, 0.0, 1.0])
+    keep = rows.bool()
+    T = 2.0
+    kl = torch.nn.KLDivLoss(reduction="batchmean")(F.log_softmax(s[keep] / T, -1), F.softmax(t[keep] / T, -1)) * T * T
+    kl.backward()
+    out.update({"soft.student": s, "soft.teacher": t, "soft.rows": rows, "kl.loss": kl.reshape(1), "kl.grad": s.grad})
+    s.grad = None
+    ce = (-F.softmax(t[keep], -1) * F.log_softmax(s[keep], -1)).sum(-1).mean()  # temperature 1
+    ce.backward()
+    out.update({"ce.loss": ce.reshape(1), "ce.grad": s.grad})
+    # Cosine between hidden states, N = 6 rows of H = 5; row 5 is padding.
+    hs, ht = rnd(6, 5).requires_grad_(), rnd(6, 5)
+    hrows = torch.tensor([1.0, 1.0, 1.0, 1.0, 1.0, 0.0])
+    hk = hrows.bool()
+    cos = torch.nn.CosineEmbeddingLoss(reduction="mean")(hs[hk], ht[hk], torch.ones(int(hk.sum())))
+    cos.backward()
+    out.update({"cos.student": hs, "cos.teacher": ht, "cos.rows": hrows, "cos.loss": cos.reshape(1),
+                "cos.grad": hs.grad})
+    # Hidden-state MSE through fit_dense (Hs = 3 -> H = 5), every row counted.
+    xs, w, b, xt = rnd(6, 3).requires_grad_(), rnd(5, 3, std=0.5).requires_grad_(), rnd(5, std=0.1).requires_grad_(), \
+        rnd(6, 5)
+    mse = torch.nn.MSELoss()(xs @ w.T + b, xt)
+    mse.backward()
+    out.update({"mse.student": xs, "mse.weight": w, "mse.bias": b, "mse.teacher": xt, "mse.loss": mse.reshape(1),
+                "mse.grad.student": xs.grad, "mse.grad.weight": w.grad, "mse.grad.bias": b.grad})
+    # Attention scores, B = 2, T = 4, 2 heads of D = 3; the second sequence has one padded key.
+    B, Tn, nH, D = 2, 4, 2, 3
+    mask = torch.tensor([1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 0.0])
+    qs, ks = rnd(B * Tn, nH * D).requires_grad_(), rnd(B * Tn, nH * D).requires_grad_()
+    qt, kt = rnd(B * Tn, nH * D), rnd(B * Tn, nH * D)
+
+    def scores(q, k):  # Hugging Face's attention_scores (additive mask), then TinyBERT's zeroing
+        split = lambda x: x.view(B, Tn, nH, D).permute(0, 2, 1, 3)
+        sc = split(q) @ split(k).transpose(-1, -2) / math.sqrt(D)
+        sc = sc + ((1.0 - mask.view(B, 1, 1, Tn)) * -10000.0)
+        return torch.where(sc <= -1e2, torch.zeros_like(sc), sc).reshape(B * nH * Tn, Tn)
+
+    ss, st = scores(qs, ks), scores(qt, kt)
+    att = torch.nn.MSELoss()(ss, st)
+    att.backward()
+    out.update({"att.mask": mask, "att.q_student": qs, "att.k_student": ks, "att.q_teacher": qt, "att.k_teacher": kt,
+                "att.scores_student": ss, "att.loss": att.reshape(1), "att.grad.q": qs.grad, "att.grad.k": ks.grad})
+    d = os.path.join(out_dir, "distill")
+    os.makedirs(d, exist_ok=True)
+    write_safetensors(os.path.join(d, "losses.safetensors"), out)
+    print(f"distill: kl {kl.item():.6f}, ce {ce.item():.6f}, cos {cos.item():.6f}, mse {mse.item():.6f}, "
+          f"att {att.item():.6f}")
+
+
 def main():
     for i, (name, cfg, heads, B, lengths, C, archname) in enumerate(CASES):
         d = os.path.join(OUT, name)
@@ -448,6 +601,8 @@ def main():
         write_safetensors(os.path.join(d, "expected.safetensors"), expected)
         print(f"{name}: loss {out['loss'].item():.6f}, {len(P.p)} tensors")
     gpt2_case(OUT, seed=300)
+    distill_case(OUT)
+    electra_joint_case(OUT, seed=400)
 
 
 if __name__ == "__main__":
