@@ -61,7 +61,10 @@ class ParamArena {
   int Add(const std::string& name, int rows, int cols, bool is_vector, bool decay);
   std::vector<ParamInfo> params_;
   std::unordered_map<std::string, int> by_name_;
-  std::vector<float> values_, grads_;
+  // Aligned to Eigen's widest packet: Eigen's kernels peel unaligned heads, so the same
+  // parameters at another address would sum in another order and training would not be
+  // bit-reproducible across processes (a resumed run vs an uninterrupted one).
+  std::vector<float, Eigen::aligned_allocator<float>> values_, grads_;
   size_t total_ = 0;
   bool allocated_ = false;
 };

@@ -31,7 +31,6 @@ PretrainConfig TinyConfig(const SyntheticCorpus& sc, Objective objective) {
   e.num_attention_heads = 2;
   e.intermediate_size = 64;
   e.max_position_embeddings = 32;
-  if (getenv("NODROP")) { e.hidden_dropout_prob = 0; e.attention_probs_dropout_prob = 0; }
   c.encoder = e;
   c.batch = 8;
   c.seq = 16;
@@ -171,12 +170,3 @@ TEST(TrainLoop, MaskedLmLossFallsOnATinyCorpus) {
 
 }  // namespace
 }  // namespace spade::encoder
-namespace spade::encoder {
-TEST(TmpExp, TwoStraightRuns) {
-  SyntheticCorpus sc;
-  const PretrainConfig c = TinyConfig(sc, Objective::kAlbert);
-  std::filesystem::remove_all("/tmp/exp");
-  RunTrainLoop(MakePretrainTask(c).get(), Loop("/tmp/exp/a", 3));
-  RunTrainLoop(MakePretrainTask(c).get(), Loop("/tmp/exp/b", 3));
-}
-}
