@@ -60,7 +60,7 @@ class DistillTask : public TrainTask {
     sc.vocab_size = tc.vocab_size;
     sc.pad_token_id = tc.pad_token_id;
     sc.Validate();
-    for (const EncoderConfig* e : {&tc, &sc}) {
+    for (const EncoderConfig* e : {&tc, static_cast<const EncoderConfig*>(&sc)}) {
       if (c.seq > e->max_position_embeddings) {
         throw Error(ErrorCode::kInvalidArgument, "--seq " + std::to_string(c.seq) + " exceeds the " +
                                                      (e == &tc ? "teacher" : "student") +

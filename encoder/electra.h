@@ -5,9 +5,11 @@
 //
 // Embedding sharing: the generator and discriminator share the word, position and token-
 // type embeddings and the embeddings LayerNorm (embedding_size must match). The two models
-// keep separate arenas; Step() adds the generator's embedding gradients into the
-// discriminator's and copies the updated embeddings back, so they stay identical — the
-// same math as one shared tensor. Checkpoints save each model on its own (ElectraForMaskedLM
+// keep separate arenas; ForwardBackward() adds the generator's embedding gradients into the
+// discriminator's and SyncSharedEmbeddings() copies the updated embeddings back, so they
+// stay identical — the same math as one shared tensor (tests/encoder/electra_parity_test.cc
+// checks it against PyTorch holding one tensor). One AdamW per arena clips each model's
+// gradient norm on its own, where the paper clips the joint norm. Checkpoints save each model on its own (ElectraForMaskedLM
 // / ElectraForPreTraining), as Hugging Face publishes them.
 #pragma once
 

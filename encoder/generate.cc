@@ -127,6 +127,7 @@ Gpt2Decoder::Gpt2Decoder(const Gpt2Model& model) : model_(model) {
     layers_.push_back(std::move(l));
   }
   ln_f_ = FindLayerNorm(a, "ln_f", H, c.layer_norm_epsilon);
+  scores_.resize(c.n_positions);
 }
 
 const RowVector& Gpt2Decoder::Append(const std::vector<int32_t>& ids) {
@@ -154,12 +155,13 @@ const RowVector& Gpt2Decoder::Append(const std::vector<int32_t>& ids) {
     for (int i = 0; i < M; ++i) {
       const int keys = start + i + 1;  // causal: positions 0..start+i
       for (int h = 0; h < nH; ++h) {
-        scores_.noalias() = qkv_.block(i, h * D, 1, D) * l.k.block(0, h * D, keys, D).transpose();
-        scores_ *= scale;
-        const float mx = scores_.maxCoeff();
-        scores_ = (scores_.array() - mx).exp();
-        scores_ /= scores_.sum();
-        ctx_.block(i, h * D, 1, D).noalias() = scores_ * l.v.block(0, h * D, keys, D);
+        auto s = scores_.head(keys);  // (keys) softmax(q k^T / sqrt(D)) over the cached keys
+        s.noalias() = qkv_.block(i, h * D, 1, D) * l.k.block(0, h * D, keys, D).transpose();
+        s *= scale;
+        const float mx = s.maxCoeff();
+        s = (s.array() - mx).exp();
+        s /= s.sum();
+        ctx_.block(i, h * D, 1, D).noalias() = s * l.v.block(0, h * D, keys, D);
       }
     }
     LinearForward(a, l.attn_proj, ctx_, &tmp_);

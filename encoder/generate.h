@@ -27,7 +27,7 @@ namespace spade::encoder {
 struct GenerateConfig {
   int max_tokens = 32;        // new tokens at most (the end-of-text token counts as one)
   float temperature = 1.0f;   // logits are divided by it; 0 = greedy (argmax, the filters unused)
-  int top_k = 0;              // keep the k highest logits (ties with the k-th kept too); 0 = no limit
+  int top_k = 0;              // keep the k highest logits (ties with the k-th too); 0 = no limit (transformers: 50)
   float top_p = 1.0f;         // then keep the smallest most-likely set with probability >= top_p; 1 = all
   uint64_t seed = 0;          // the draws are a pure function of (seed, prompt, model)
   int32_t eos_token_id = -1;  // stop after producing it (GPT-2's <|endoftext|> is 50256); -1 = never
@@ -76,7 +76,8 @@ class Gpt2Decoder {
   // Scratch, reused across calls.
   Matrix x_, a_, qkv_, ctx_, h_, f_pre_, f_, tmp_;
   LayerNormCache ln_cache_;
-  RowVector scores_, logits_;
+  RowVector scores_;  // (P) one query's attention weights
+  RowVector logits_;  // (V)
 };
 
 // Generates up to c.max_tokens tokens after `prompt` (non-empty ids; see the window rule

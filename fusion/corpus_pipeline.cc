@@ -2,12 +2,15 @@
 
 #include <utf8proc.h>
 
+#include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <unordered_map>
 
 #include "data/corpus/text.h"
 #include "data/error.h"
@@ -27,7 +30,8 @@ namespace {
 constexpr uint64_t kSampleSalt = 0x746f6b656e697a65ULL;  // "tokenize": the sample differs from the split
 
 // Sentences of train.txt chosen by hash: each kept with probability target / total.
-std::vector<std::string> SampleSentences(const std::string& train_path, uint64_t total, uint64_t target, uint64_t seed) {
+std::vector<std::string> SampleSentences(const std::string& train_path, uint64_t total, uint64_t target,
+                                         uint64_t seed) {
   const bool all = target >= total;
   const uint64_t threshold = all ? 0 : static_cast<uint64_t>(std::ldexp(static_cast<double>(target) / total, 63)) * 2;
   std::vector<std::string> out;
@@ -57,13 +61,14 @@ double Seconds(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
-corpus::TokenizerInfo TrainWordPiece(const fs::path& root, const std::vector<std::string>& sample, int vocab_size) {
+corpus::TokenizerInfo TrainWordPiece(const fs::path& root, const std::vector<std::string>& texts, int vocab_size,
+                                     const std::string& probe) {
   auto start = std::chrono::steady_clock::now();
   const fs::path dir = root / "tokenizers" / "wordpiece";
   fs::create_directories(dir);
   encoder::WordPieceTrainOptions o;
   o.vocab_size = vocab_size;
-  std::vector<std::string> vocab = encoder::TrainWordPieceVocab(sample, o);
+  std::vector<std::string> vocab = encoder::TrainWordPieceVocab(texts, o);
   encoder::SaveVocabTxt(vocab, (dir / "vocab.txt").string());
   WriteJson(dir / "tokenizer_config.json", {{"tokenizer_class", "BertTokenizer"},
                                             {"do_lower_case", true},
@@ -75,7 +80,7 @@ corpus::TokenizerInfo TrainWordPiece(const fs::path& root, const std::vector<std
                                             {"mask_token", "[MASK]"},
                                             {"model_max_length", 512}});
   encoder::WordPieceTokenizer tok = encoder::WordPieceTokenizer::FromModelDir(dir.string());
-  if (tok.Encode(sample.front()).size() < 2) throw Corruption(dir.string() + ": the trained vocabulary encodes nothing");
+  if (tok.Encode(probe).size() < 3) throw Corruption(dir.string() + ": the trained vocabulary encodes nothing");
   corpus::TokenizerInfo info;
   info.name = "wordpiece";
   info.dir = "tokenizers/wordpiece";
@@ -93,7 +98,8 @@ int SentencePieceVocabBound(const std::string& message) {
   return std::atoi(message.c_str() + pos + 9);
 }
 
-corpus::TokenizerInfo TrainSentencePiece(const fs::path& root, const std::vector<std::string>& sample, int vocab_size) {
+corpus::TokenizerInfo TrainSentencePiece(const fs::path& root, const std::vector<std::string>& sample, int vocab_size,
+                                         const std::string& probe) {
   auto start = std::chrono::steady_clock::now();
   const fs::path dir = root / "tokenizers" / "sentencepiece";
   fs::create_directories(dir);
@@ -129,7 +135,7 @@ corpus::TokenizerInfo TrainSentencePiece(const fs::path& root, const std::vector
                                             {"mask_token", "[MASK]"},
                                             {"model_max_length", 512}});
   encoder::SentencePieceTokenizer tok = encoder::SentencePieceTokenizer::FromModelDir(dir.string());
-  if (tok.Encode(sample.front()).size() < 3) throw Corruption(dir.string() + ": the trained model encodes nothing");
+  if (tok.Encode(probe).size() < 3) throw Corruption(dir.string() + ": the trained model encodes nothing");
   corpus::TokenizerInfo info;
   info.name = "sentencepiece";
   info.dir = "tokenizers/sentencepiece";
@@ -140,14 +146,15 @@ corpus::TokenizerInfo TrainSentencePiece(const fs::path& root, const std::vector
   return info;
 }
 
-corpus::TokenizerInfo TrainBpe(const fs::path& root, const std::vector<std::string>& sample, int vocab_size) {
+corpus::TokenizerInfo TrainBpe(const fs::path& root, const std::vector<std::string>& texts, int vocab_size,
+                               const std::string& probe) {
   auto start = std::chrono::steady_clock::now();
   const fs::path dir = root / "tokenizers" / "bpe";
   encoder::BpeTrainOptions o;
   o.vocab_size = vocab_size;
-  encoder::ByteLevelBpe::Train(sample, o).Save(dir.string());
+  encoder::ByteLevelBpe::Train(texts, o).Save(dir.string());
   encoder::ByteLevelBpe tok = encoder::ByteLevelBpe::FromModelDir(dir.string());
-  if (tok.Decode(tok.Encode(sample.front())) != sample.front()) {
+  if (tok.Decode(tok.Encode(probe)) != probe) {
     throw Corruption(dir.string() + ": the trained BPE does not round-trip its own training text");
   }
   corpus::TokenizerInfo info;
@@ -159,41 +166,60 @@ corpus::TokenizerInfo TrainBpe(const fs::path& root, const std::vector<std::stri
   return info;
 }
 
+std::string MergeNote(const WordCounts& c, uint64_t scale, uint64_t sentences) {
+  char coverage[32];
+  std::snprintf(coverage, sizeof coverage, "%.2f%%", c.tokens ? 100.0 * c.kept_tokens / c.tokens : 0.0);
+  std::string note = "word counts of all " + std::to_string(sentences) + " train sentences, ";
+  if (c.kept.size() < c.types) {
+    note += "restricted to the " + std::to_string(c.kept.size()) + " most frequent of " + std::to_string(c.types) +
+            " distinct words (" + coverage + " of " + std::to_string(c.tokens) + " running words)";
+  } else {
+    note += "all " + std::to_string(c.types) + " distinct words";
+  }
+  if (scale > 1) note += ", counts divided by " + std::to_string(scale);
+  return note;
+}
+
 std::vector<corpus::TokenizerInfo> TrainTokenizers(const CorpusPipelineOptions& o, const corpus::CorpusCallbacks& cb,
                                                    const std::string& tmp_dir, const corpus::CorpusManifest& m) {
   const fs::path root(tmp_dir);
   const std::string train = (root / "train.txt").string();
   const uint64_t total = m.train.sentences;
-  std::vector<std::string> merge_sample, sp_sample;
+  const std::string probe = "The shovel is used for digging the ground.";
   std::vector<corpus::TokenizerInfo> out;
   for (const std::string& name : o.tokenizers) {
-    bool sp = name == "sentencepiece";
-    std::vector<std::string>& sample = sp ? sp_sample : merge_sample;
-    if (sample.empty()) {
-      sample = SampleSentences(train, total, sp ? o.sentencepiece_sample_sentences : o.merge_sample_sentences, o.corpus.seed);
-      if (sample.empty()) sample = SampleSentences(train, total, total, o.corpus.seed);  // tiny corpora
-    }
-    if (cb.on_phase) cb.on_phase("tokenizer " + name + " on " + std::to_string(sample.size()) + " sentences");
     corpus::TokenizerInfo info;
+    std::string what;
     try {
-      if (name == "wordpiece") {
-        info = TrainWordPiece(root, sample, o.vocab_size);
-      } else if (sp) {
-        info = TrainSentencePiece(root, sample, o.vocab_size);
-      } else if (name == "bpe") {
-        info = TrainBpe(root, sample, o.vocab_size);
+      if (name == "sentencepiece") {
+        std::vector<std::string> sample =
+            SampleSentences(train, total, o.sentencepiece_sample_sentences, o.corpus.seed);
+        if (sample.empty()) sample = SampleSentences(train, total, total, o.corpus.seed);
+        what = std::to_string(sample.size()) + " sentences";
+        if (cb.on_phase) cb.on_phase("tokenizer sentencepiece on " + what);
+        info = TrainSentencePiece(root, sample, o.vocab_size, probe);
+        info.trained_on_sentences = sample.size();
+        info.sample = SampleNote(sample.size(), total) + info.sample;
       } else {
-        throw InvalidArgument("unknown tokenizer '" + name + "' (expected wordpiece, sentencepiece or bpe)");
+        MergeTrainer kind = name == "wordpiece" ? MergeTrainer::kWordPiece : MergeTrainer::kBpe;
+        if (cb.on_phase) cb.on_phase("tokenizer " + name + ": counting words");
+        WordCounts counts = CountTrainingWords(train, kind, o.merge_max_types);
+        uint64_t scale = 1;
+        std::vector<std::string> texts = TrainingTexts(counts, kind, o.merge_max_occurrences, &scale);
+        what = std::to_string(counts.kept.size()) + " distinct words";
+        if (cb.on_phase) cb.on_phase("tokenizer " + name + " on " + what);
+        info = kind == MergeTrainer::kWordPiece ? TrainWordPiece(root, texts, o.vocab_size, probe)
+                                                : TrainBpe(root, texts, o.vocab_size, probe);
+        info.trained_on_sentences = total;
+        info.sample = MergeNote(counts, scale, total);
       }
     } catch (const encoder::Error& e) {
-      throw Error(ErrorCode::kInvalidArgument, "training the " + name + " tokenizer on " +
-                                                   std::to_string(sample.size()) + " sentences failed: " + e.what());
+      throw Error(ErrorCode::kInvalidArgument,
+                  "training the " + name + " tokenizer on " + what + " failed: " + e.what());
     } catch (const fs::filesystem_error& e) {
       throw IOError("writing the " + name + " tokenizer failed: " + e.code().message());
     }
     info.requested_vocab_size = o.vocab_size;
-    info.trained_on_sentences = sample.size();
-    info.sample = SampleNote(sample.size(), total) + info.sample;
     out.push_back(std::move(info));
   }
   return out;
@@ -201,8 +227,71 @@ std::vector<corpus::TokenizerInfo> TrainTokenizers(const CorpusPipelineOptions& 
 
 }  // namespace
 
+WordCounts CountTrainingWords(const std::string& path, MergeTrainer trainer, uint64_t max_types) {
+  // The same word splitting as the trainers': TrainWordPieceVocab's BasicTokenize with default
+  // options (a tokenizer whose only token is [UNK]), ByteLevelBpe::PreTokenize.
+  const encoder::WordPieceTokenizer basic({encoder::WordPieceOptions().unk_token}, encoder::WordPieceOptions());
+  std::unordered_map<std::string, int64_t> counts;
+  WordCounts c;
+  LineReader reader(path);
+  std::string_view line;
+  while (reader.Next(&line) == LineReader::Status::kLine) {
+    if (line.empty()) continue;
+    std::vector<std::string> words =
+        trainer == MergeTrainer::kWordPiece ? basic.BasicTokenize(line) : encoder::ByteLevelBpe::PreTokenize(line);
+    for (std::string& w : words) {
+      // Whitespace pieces (BPE) would merge with the separators of TrainingTexts; single spaces
+      // between words are part of the next piece, so these are only runs of spaces.
+      if (trainer == MergeTrainer::kBpe && w.find_first_not_of(" \t\n\r\v\f") == std::string::npos) continue;
+      ++counts[std::move(w)];
+      ++c.tokens;
+    }
+  }
+  c.types = counts.size();
+  c.kept.assign(counts.begin(), counts.end());
+  std::sort(c.kept.begin(), c.kept.end(), [](const auto& a, const auto& b) {
+    return a.second != b.second ? a.second > b.second : a.first < b.first;
+  });
+  if (max_types > 0 && c.kept.size() > max_types) c.kept.resize(max_types);
+  for (const auto& [w, n] : c.kept) c.kept_tokens += static_cast<uint64_t>(n);
+  return c;
+}
+
+std::vector<std::string> TrainingTexts(const WordCounts& counts, MergeTrainer trainer, uint64_t max_occurrences,
+                                       uint64_t* scale) {
+  // WordPiece's BasicTokenize splits on spaces; GPT-2's pattern makes each '\n' its own
+  // one-byte piece, which has no pair to merge and so changes no count the trainer uses.
+  const char sep = trainer == MergeTrainer::kWordPiece ? ' ' : '\n';
+  *scale = max_occurrences == 0 || counts.kept_tokens <= max_occurrences
+               ? 1
+               : (counts.kept_tokens + max_occurrences - 1) / max_occurrences;
+  std::vector<std::string> texts;
+  texts.reserve(counts.kept.size());
+  for (const auto& [word, n] : counts.kept) {
+    uint64_t times = std::max<uint64_t>(1, (static_cast<uint64_t>(n) + *scale / 2) / *scale);
+    std::string t;
+    t.reserve(times * (word.size() + 1));
+    for (uint64_t i = 0; i < times; ++i) {
+      if (i > 0) t.push_back(sep);
+      t += word;
+    }
+    texts.push_back(std::move(t));
+  }
+  return texts;
+}
+
 std::string AlbertPreprocess(const std::string& text) {
-  std::string s = corpus::CleanWhitespace(text);
+  std::string s;  // words split on ASCII whitespace, one space between (what `istream >> word` does)
+  for (size_t i = 0; i < text.size();) {
+    while (i < text.size() && std::isspace(static_cast<unsigned char>(text[i]))) ++i;
+    size_t j = i;
+    while (j < text.size() && !std::isspace(static_cast<unsigned char>(text[j]))) ++j;
+    if (j > i) {
+      if (!s.empty()) s.push_back(' ');
+      s.append(text, i, j - i);
+    }
+    i = j;
+  }
   std::string q;
   q.reserve(s.size());
   for (size_t i = 0; i < s.size(); ++i) {
@@ -224,7 +313,8 @@ std::string AlbertPreprocess(const std::string& text) {
   return out;
 }
 
-data::corpus::CorpusManifest BuildCorpus(const CorpusPipelineOptions& options, data::corpus::CorpusCallbacks callbacks) {
+data::corpus::CorpusManifest BuildCorpus(const CorpusPipelineOptions& options,
+                                         data::corpus::CorpusCallbacks callbacks) {
   for (const std::string& name : options.tokenizers) {
     if (name != "wordpiece" && name != "sentencepiece" && name != "bpe") {
       throw InvalidArgument("unknown tokenizer '" + name + "' (expected wordpiece, sentencepiece, bpe or none)");

@@ -17,7 +17,9 @@ struct Template {
 };
 
 // ConceptNet 5's relation templates (its surface texts), ConceptNet 4's extra relations and
-// the WordNet relations of kg/import_wordnet.cc.
+// the WordNet relations of kg/import_wordnet.cc. Left out on purpose: ConceptNet 4's
+// HasPainIntensity/HasPainCharacter ("beat -> horrible") and InheritsFrom ("car -> bicycle"),
+// whose triples read as nonsense in any template.
 const std::unordered_map<std::string_view, Template>& Templates() {
   static const std::unordered_map<std::string_view, Template> kTemplates = {
       {"IsA", {"{h} is a type of {t}", true, false}},
@@ -28,6 +30,7 @@ const std::unordered_map<std::string_view, Template>& Templates() {
       {"CapableOf", {"{h} can {t}", true, false}},
       {"AtLocation", {"you are likely to find {h} in {t}", true, true}},
       {"LocatedNear", {"{h} is typically near {t}", true, true}},
+      {"SimilarSize", {"{h} is about the same size as {t}", true, true}},
       {"Causes", {"{h} can cause {t}", false, false}},
       {"HasSubevent", {"one of the things you do when you {h} is {t}", false, false}},
       {"HasFirstSubevent", {"the first thing you do when you {h} is {t}", false, false}},
@@ -57,7 +60,6 @@ const std::unordered_map<std::string_view, Template>& Templates() {
       {"HasContext", {"{h} is a term used in {t}", false, false}},
       {"LocationOfAction", {"you can {t} at {h}", true, false}},
       {"DesireOf", {"{h} wants {t}", true, false}},
-      {"InheritsFrom", {"{h} inherits from {t}", false, false}},
       {"NotDesires", {"{h} does not want {t}", true, false}},
       {"NotCapableOf", {"{h} cannot {t}", true, false}},
       {"NotHasProperty", {"{h} is not {t}", true, false}},
@@ -65,8 +67,6 @@ const std::unordered_map<std::string_view, Template>& Templates() {
       {"NotUsedFor", {"{h} is not used for {t}", true, false}},
       {"NotHasA", {"{h} does not have {t}", true, true}},
       {"NotMadeOf", {"{h} is not made of {t}", true, false}},
-      {"HasPainIntensity", {"{h} causes {t} pain", false, false}},
-      {"HasPainCharacter", {"{h} causes {t} pain", false, false}},
       {"Attribute", {"{t} is an attribute of {h}", false, false}},
   };
   return kTemplates;
@@ -84,9 +84,9 @@ std::string Spaced(std::string_view concept_name) {
 // whose last word ends in -s (a plural, mostly) are left alone.
 std::string WithArticle(const std::string& name) {
   if (name.empty()) return name;
-  static const char* kDeterminers[] = {"a",    "an",   "the",   "some",  "any",  "your", "my",   "his",
-                                       "her",  "its",  "our",   "their", "this", "that", "these", "those",
-                                       "one",  "many", "most",  "all",   "every", "each", "no",  "another"};
+  static const char* kDeterminers[] = {"a",   "an",   "the",  "some",  "any",   "your", "my",    "his",
+                                       "her", "its",  "our",  "their", "this",  "that", "these", "those",
+                                       "one", "many", "most", "all",   "every", "each", "no",    "another"};
   std::string first = name.substr(0, name.find(' '));
   for (const char* d : kDeterminers) {
     if (first == d) return name;
@@ -94,7 +94,8 @@ std::string WithArticle(const std::string& name) {
   unsigned char c0 = static_cast<unsigned char>(name[0]);
   if (c0 >= '0' && c0 <= '9') return name;
   std::string last = name.substr(name.rfind(' ') == std::string::npos ? 0 : name.rfind(' ') + 1);
-  if (last.size() > 3 && last.back() == 's' && !last.ends_with("ss") && !last.ends_with("us") && !last.ends_with("is")) {
+  if (last.size() > 3 && last.back() == 's' && !last.ends_with("ss") && !last.ends_with("us") &&
+      !last.ends_with("is")) {
     return name;
   }
   bool vowel = c0 == 'a' || c0 == 'e' || c0 == 'i' || c0 == 'o' || c0 == 'u';
@@ -157,7 +158,8 @@ void ReadKgCorpusSource(const std::string& dir, data::corpus::ReadContext& ctx, 
   sha.Update(MetadataToJson(store->metadata()).dump());
   *sha256 = sha.HexDigest();
   Graph g = store->LoadGraph();
-  VerbalizeStats st = VerbalizeGraph(g, [&](data::corpus::Document&& doc) { ctx.Emit(std::move(doc)); }, ctx.on_progress);
+  VerbalizeStats st = VerbalizeGraph(
+      g, [&](data::corpus::Document&& doc) { ctx.Emit(std::move(doc)); }, ctx.on_progress);
   ctx.filtered += st.unverbalised;
 }
 

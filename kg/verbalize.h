@@ -28,9 +28,9 @@ namespace spade::kg {
 std::optional<std::string> VerbalizeTriple(std::string_view head, std::string_view relation, std::string_view tail);
 
 struct VerbalizeStats {
-  uint64_t documents = 0;    // head concepts with at least one verbalised edge
+  uint64_t documents = 0;  // head concepts with at least one verbalised edge
   uint64_t sentences = 0;
-  uint64_t unverbalised = 0; // edges whose relation has no template
+  uint64_t unverbalised = 0;  // edges whose relation has no template
   std::map<std::string, uint64_t> unverbalised_relations;
 };
 

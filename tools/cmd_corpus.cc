@@ -20,7 +20,7 @@ struct CorpusBuildFlags {
   uint64_t seed = 0;
   std::vector<std::string> tokenizers = {"wordpiece", "sentencepiece", "bpe"};
   int vocab_size = 8192;
-  uint64_t merge_sample = 60000;
+  uint64_t merge_max_types = 20000;
   uint64_t sentencepiece_sample = 1000000;
   std::string kg;
   bool strict = false;
@@ -43,7 +43,7 @@ int RunCorpusBuild(const CorpusBuildFlags& f) {
   o.tokenizers = f.tokenizers;
   if (o.tokenizers.size() == 1 && o.tokenizers[0] == "none") o.tokenizers.clear();
   o.vocab_size = f.vocab_size;
-  o.merge_sample_sentences = f.merge_sample;
+  o.merge_max_types = f.merge_max_types;
   o.sentencepiece_sample_sentences = f.sentencepiece_sample;
 
   Progress progress;
@@ -76,10 +76,11 @@ int RunCorpusBuild(const CorpusBuildFlags& f) {
               f.out.c_str(), U(m.train.documents + m.heldout.documents), U(m.train.sentences + m.heldout.sentences),
               U(m.train.words + m.heldout.words), U(m.train.words), U(m.heldout.words), m.build_seconds);
   for (const data::corpus::SourceStats& s : m.sources) {
-    std::printf("  %s [%s]: %llu documents, %llu sentences, %llu words; %llu skipped lines, %llu filtered, "
-                "%llu duplicates\n",
-                s.path.c_str(), s.format.c_str(), U(s.documents), U(s.sentences), U(s.words), U(s.skipped_lines),
-                U(s.filtered), U(s.duplicates));
+    std::printf(
+        "  %s [%s]: %llu documents, %llu sentences, %llu words; %llu skipped lines, %llu filtered, "
+        "%llu duplicates\n",
+        s.path.c_str(), s.format.c_str(), U(s.documents), U(s.sentences), U(s.words), U(s.skipped_lines), U(s.filtered),
+        U(s.duplicates));
   }
   for (const data::corpus::TokenizerInfo& t : m.tokenizers) {
     std::printf("  tokenizer %s: %s, vocabulary %d, %llu sentences, %.1f s\n", t.name.c_str(), t.dir.c_str(),
@@ -96,14 +97,18 @@ void RegisterCorpusCommands(CLI::App& app, int* rc) {
   auto f = std::make_shared<CorpusBuildFlags>();
   f->out = SpadeHome() + "/corpus";
   CLI::App* build = corpus->add_subcommand(
-      "build", "Clean, de-duplicate and split text sources into DIR/{train,heldout}.txt, write manifest.json and "
-               "train tokenizers (replaces --out atomically)");
+      "build",
+      "Clean, de-duplicate and split text sources into DIR/{train,heldout}.txt, write manifest.json and "
+      "train tokenizers (replaces --out atomically)");
   build->add_option("--out", f->out, "Corpus directory to create or replace")->capture_default_str();
-  build->add_option("--format", f->format,
-                    "Format of every SOURCE: auto, genericskb, wordnet, gcide, brown, nlp-corpus, text, mcq, openbook, "
-                    "siqa")
+  build
+      ->add_option("--format", f->format,
+                   "Format of every SOURCE: auto, genericskb, wordnet, gcide, brown, nlp-corpus, text, mcq, openbook, "
+                   "siqa")
       ->capture_default_str();
-  build->add_option("--heldout", f->heldout, "Share of documents held out")->check(CLI::Range(0.0, 0.99))->capture_default_str();
+  build->add_option("--heldout", f->heldout, "Share of documents held out")
+      ->check(CLI::Range(0.0, 0.99))
+      ->capture_default_str();
   build->add_option("--seed", f->seed, "Seed of the held-out split and the tokenizer sample")->capture_default_str();
   build->add_option("--tokenizers", f->tokenizers, "Tokenizers to train: wordpiece, sentencepiece, bpe, or none")
       ->delimiter(',')
@@ -112,8 +117,9 @@ void RegisterCorpusCommands(CLI::App& app, int* rc) {
   build->add_option("--vocab-size", f->vocab_size, "Vocabulary size of each tokenizer")
       ->check(CLI::Range(300, 1000000))
       ->capture_default_str();
-  build->add_option("--tokenizer-sample", f->merge_sample, "Train sentences sampled for WordPiece and BPE")
-      ->check(CLI::PositiveNumber)
+  build
+      ->add_option("--tokenizer-words", f->merge_max_types,
+                   "Most frequent distinct words WordPiece and BPE train on (0 = all; their time grows with it)")
       ->capture_default_str();
   build->add_option("--sentencepiece-sample", f->sentencepiece_sample, "Train sentences sampled for SentencePiece")
       ->check(CLI::PositiveNumber)

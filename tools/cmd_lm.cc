@@ -2,8 +2,10 @@
 // directory (config.json, model.safetensors, vocab.json, merges.txt) by likelihood, with
 // zero-, one- or few-shot prompts (encoder/prompting.h). Demonstrations come from a
 // training file, drawn per question with a fixed seed.
+// `spade lm generate`: sampled or greedy continuations of a prompt (encoder/generate.h).
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
@@ -11,6 +13,7 @@
 #include "data/error.h"
 #include "data/mcq.h"
 #include "encoder/bpe.h"
+#include "encoder/generate.h"
 #include "encoder/gpt2.h"
 #include "encoder/prompting.h"
 #include "encoder/threads.h"
@@ -193,11 +196,98 @@ void AddCommon(CLI::App* c, LmFlags* f) {
   c->add_flag("--json", f->json, "Print JSON");
 }
 
+struct GenerateFlags {
+  std::string model;
+  std::string prompt;
+  enc::GenerateConfig config;
+  int threads = 0;
+  bool json = false;
+};
+
+int RunGenerate(const GenerateFlags& f) {
+  enc::SetNumThreads(f.threads);
+  const auto model = enc::LoadGpt2Dir(f.model);
+  const enc::ByteLevelBpe bpe = enc::ByteLevelBpe::FromModelDir(f.model);
+  enc::GenerateConfig c = f.config;
+  c.eos_token_id = bpe.TokenToId("<|endoftext|>");  // -1 when the vocabulary has none: never stops early
+  const std::vector<int32_t> prompt = bpe.Encode(f.prompt);
+  const enc::GenerateResult r = enc::Generate(*model, prompt, c);
+  std::vector<int32_t> text_ids = r.tokens;
+  if (r.stopped_at_eos) text_ids.pop_back();
+  const std::string text = bpe.Decode(text_ids);
+  if (f.json) {
+    std::cout << ordered_json{{"prompt", f.prompt},
+                              {"text", text},
+                              {"tokens", r.tokens},
+                              {"prompt_tokens", prompt.size()},
+                              {"prompt_tokens_dropped", r.prompt_tokens_dropped},
+                              {"stop", r.stopped_at_eos ? "eos" : "max_tokens"},
+                              {"temperature", c.temperature},
+                              {"top_k", c.top_k},
+                              {"top_p", c.top_p},
+                              {"seed", c.seed}}
+                     // Byte-level tokens can end inside a UTF-8 character: replace, don't throw.
+                     .dump(-1, ' ', false, ordered_json::error_handler_t::replace)
+              << "\n";
+  } else {
+    std::cout << text << "\n";
+  }
+  if (r.prompt_tokens_dropped > 0) {
+    std::fprintf(stderr, "spade: note: the prompt's first %d tokens were dropped to fit n_positions = %d\n",
+                 r.prompt_tokens_dropped, model->config().n_positions);
+  }
+  return 0;
+}
+
+// Flag checks that name the flag (usage errors, exit 2); the library checks the same.
+CLI::Validator InHalfOpenUnit() {
+  return CLI::Validator(
+      [](std::string& s) -> std::string {
+        const double v = std::strtod(s.c_str(), nullptr);
+        return v > 0 && v <= 1 ? "" : "must be in (0, 1], got " + s;
+      },
+      "");
+}
+
+CLI::Validator AtLeastZero() {
+  return CLI::Validator(
+      [](std::string& s) -> std::string {
+        const double v = std::strtod(s.c_str(), nullptr);
+        return v >= 0 ? "" : "must be >= 0, got " + s;
+      },
+      "");
+}
+
 }  // namespace
 
 void RegisterLmCommands(CLI::App& app, int* rc) {
-  CLI::App* lm = app.add_subcommand("lm", "Answer multiple-choice questions with a GPT-2 by likelihood (0/1/K-shot)");
+  CLI::App* lm =
+      app.add_subcommand("lm", "A GPT-2: answer multiple-choice questions by likelihood (0/1/K-shot), or generate text");
   lm->require_subcommand(1);
+
+  auto gf = std::make_shared<GenerateFlags>();
+  CLI::App* gen = lm->add_subcommand("generate", "Continue a prompt: sampled (temperature, top-k, top-p) or greedy");
+  gen->add_option("--model", gf->model, "GPT-2 directory: config.json, model.safetensors, vocab.json, merges.txt")
+      ->required();
+  gen->add_option("--prompt", gf->prompt, "Text to continue (its tokens beyond n_positions are cut from the left)")
+      ->required();
+  gen->add_option("--max-tokens", gf->config.max_tokens, "New tokens at most; stops earlier at <|endoftext|>")
+      ->check(AtLeastZero())
+      ->capture_default_str();
+  gen->add_option("--temperature", gf->config.temperature, "Divides the logits; 0 = greedy (argmax)")
+      ->check(AtLeastZero())
+      ->capture_default_str();
+  gen->add_option("--top-k", gf->config.top_k, "Sample among the K most likely tokens; 0 = all")
+      ->check(AtLeastZero())
+      ->capture_default_str();
+  gen->add_option("--top-p", gf->config.top_p, "Then among the most likely tokens holding probability P (nucleus)")
+      ->check(InHalfOpenUnit())
+      ->capture_default_str();
+  gen->add_option("--seed", gf->config.seed, "Seed for the draws; the same seed gives the same text")
+      ->capture_default_str();
+  gen->add_option("--threads", gf->threads, "Threads for the math (0 = all cores)");
+  gen->add_flag("--json", gf->json, "Print JSON: text, token ids, why it stopped");
+  gen->callback([gf, rc] { *rc = RunGenerate(*gf); });
 
   auto af = std::make_shared<LmFlags>();
   CLI::App* ask = lm->add_subcommand("ask", "Score the choices of one question");

@@ -18,5 +18,6 @@ void RegisterRetrievalCommands(CLI::App& app, int* rc);
 void RegisterEncoderCommands(CLI::App& app, int* rc);
 void RegisterLmCommands(CLI::App& app, int* rc);
 void RegisterPretrainCommands(CLI::App& app, int* rc);
+void RegisterDistillCommands(CLI::App& app, int* rc);
 
 }  // namespace spade::tools

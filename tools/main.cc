@@ -30,6 +30,7 @@ int main(int argc, char** argv) {
   spade::tools::RegisterEncoderCommands(app, &rc);
   spade::tools::RegisterLmCommands(app, &rc);
   spade::tools::RegisterPretrainCommands(app, &rc);
+  spade::tools::RegisterDistillCommands(app, &rc);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -42,12 +42,14 @@ class OutFile {
     if (f_ != nullptr) std::fclose(f_);
   }
   void Write(std::string_view s) {
-    if (std::fwrite(s.data(), 1, s.size(), f_) != s.size()) throw IOError(path_ + ": write failed: " + std::strerror(errno));
+    if (std::fwrite(s.data(), 1, s.size(), f_) != s.size())
+      throw IOError(path_ + ": write failed: " + std::strerror(errno));
     bytes_ += s.size();
   }
   // Flushes, syncs and closes.
   void Close() {
-    if (std::fflush(f_) != 0 || ::fsync(::fileno(f_)) != 0) throw IOError(path_ + ": write failed: " + std::strerror(errno));
+    if (std::fflush(f_) != 0 || ::fsync(::fileno(f_)) != 0)
+      throw IOError(path_ + ": write failed: " + std::strerror(errno));
     int rc = std::fclose(f_);
     f_ = nullptr;
     if (rc != 0) throw IOError(path_ + ": close failed: " + std::strerror(errno));

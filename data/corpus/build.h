@@ -30,10 +30,9 @@
 
 #include <cstdint>
 #include <functional>
+#include <nlohmann/json_fwd.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json_fwd.hpp>
 
 #include "data/corpus/reader.h"
 
@@ -42,12 +41,12 @@ namespace spade::data::corpus {
 inline constexpr int kCorpusFormatVersion = 1;
 
 struct SourceSpec {
-  std::string path;                         // file, directory, or "kg:DIR"
+  std::string path;  // file, directory, or "kg:DIR"
   SourceFormat format = SourceFormat::kAuto;
 };
 
 struct CorpusOptions {
-  std::string out;                 // corpus directory to create or replace
+  std::string out;  // corpus directory to create or replace
   std::vector<SourceSpec> sources;
   double heldout_fraction = 0.01;  // share of documents held out, in [0, 1)
   uint64_t seed = 0;               // of the held-out split (and the tokenizers' sample)
@@ -58,19 +57,19 @@ struct CorpusOptions {
 struct SourceStats {
   std::string path;
   std::string format;
-  std::string sha256;              // of the file; WordNet: of data.{noun,verb,adj,adv}; KG: as its reader says
-  uint64_t documents = 0;          // written (train + held-out), after filters and de-duplication
+  std::string sha256;      // of the file; WordNet: of data.{noun,verb,adj,adv}; KG: as its reader says
+  uint64_t documents = 0;  // written (train + held-out), after filters and de-duplication
   uint64_t sentences = 0;
-  uint64_t words = 0;              // whitespace-separated tokens
-  uint64_t skipped_lines = 0;      // malformed or invalid-UTF-8 lines, reported and skipped
-  uint64_t invalid_utf8 = 0;       // of which invalid UTF-8
-  uint64_t filtered = 0;           // sentences left out by a filter
-  uint64_t duplicates = 0;         // sentences dropped as duplicates
+  uint64_t words = 0;          // whitespace-separated tokens
+  uint64_t skipped_lines = 0;  // malformed or invalid-UTF-8 lines, reported and skipped
+  uint64_t invalid_utf8 = 0;   // of which invalid UTF-8
+  uint64_t filtered = 0;       // sentences left out by a filter
+  uint64_t duplicates = 0;     // sentences dropped as duplicates
   uint64_t heldout_documents = 0;
 };
 
 struct SplitStats {
-  std::string file;                // "train.txt"
+  std::string file;  // "train.txt"
   uint64_t documents = 0, sentences = 0, words = 0, bytes = 0;
 };
 
@@ -79,9 +78,9 @@ struct TokenizerInfo {
   std::string dir;                 // relative to the corpus directory
   std::vector<std::string> files;  // relative to `dir`
   int requested_vocab_size = 0;
-  int vocab_size = 0;              // as trained (merge-based trainers stop early on small data)
+  int vocab_size = 0;  // as trained (merge-based trainers stop early on small data)
   uint64_t trained_on_sentences = 0;
-  std::string sample;              // how the training text was chosen
+  std::string sample;  // how the training text was chosen
   double seconds = 0;
 };
 
@@ -93,7 +92,7 @@ struct CorpusManifest {
   uint64_t seed = 0;
   int min_dedup_words = 0;
   std::vector<TokenizerInfo> tokenizers;
-  std::string built_at;            // ISO 8601 UTC
+  std::string built_at;  // ISO 8601 UTC
   double build_seconds = 0;
 };
 

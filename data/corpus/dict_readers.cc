@@ -140,7 +140,8 @@ void ReadWordNet(const std::string& dir, ReadContext& ctx) {
       }
       for (std::string& e : examples) doc.sentences.push_back(std::move(e));
       ctx.Emit(std::move(doc));
-      if (reader.line_number() % 8192 == 0 && ctx.on_progress) ctx.on_progress(reader.file_offset(), reader.file_size());
+      if (reader.line_number() % 8192 == 0 && ctx.on_progress)
+        ctx.on_progress(reader.file_offset(), reader.file_size());
     }
   }
 }
@@ -182,7 +183,8 @@ std::string AccentLetters(std::string_view code) {
     }
   }
   for (std::string_view suffix : {"mac", "acute", "grave", "uml", "cir", "til", "ced", "breve", "dot"}) {
-    if (letters.size() == suffix.size() + 1 && std::string_view(letters).substr(1) == suffix) return letters.substr(0, 1);
+    if (letters.size() == suffix.size() + 1 && std::string_view(letters).substr(1) == suffix)
+      return letters.substr(0, 1);
   }
   if (letters.empty() || letters.size() > 2) return "";
   return letters;
@@ -224,8 +226,10 @@ std::string RemoveDelimited(const std::string& s, char open, char close) {
     size_t j = i + 1;
     int depth = 1;
     for (; j < s.size() && depth > 0; ++j) {
-      if (open != close && s[j] == open) ++depth;
-      else if (s[j] == close) --depth;
+      if (open != close && s[j] == open)
+        ++depth;
+      else if (s[j] == close)
+        --depth;
     }
     if (depth == 0) i = j - 1;  // skip the whole group
   }
@@ -272,7 +276,8 @@ std::string TidyPunctuation(const std::string& s) {
   for (size_t i = 0; i < s.size(); ++i) {
     char c = s[i];
     if ((c == ',' || c == ';' || c == '.' || c == ':' || c == ')') && !out.empty() && out.back() == ' ') out.pop_back();
-    if ((c == ',' || c == ';') && !out.empty() && (out.back() == ',' || out.back() == ';' || out.back() == '(')) continue;
+    if ((c == ',' || c == ';') && !out.empty() && (out.back() == ',' || out.back() == ';' || out.back() == '('))
+      continue;
     if (c == ' ' && !out.empty() && out.back() == '(') continue;
     if (c == ')' && !out.empty() && out.back() == '(') {
       out.pop_back();
@@ -337,9 +342,12 @@ std::vector<std::string> GcideDefinitions(const std::vector<std::string>& lines,
     size_t i = 0;
     for (; i < lines.size() && i < 8; ++i) {
       for (char c : lines[i]) {
-        if (c == '\\') in_pron = !in_pron;
-        else if (!in_pron && (c == '[' || c == '(')) ++depth;
-        else if (!in_pron && (c == ']' || c == ')')) depth = depth > 0 ? depth - 1 : 0;
+        if (c == '\\')
+          in_pron = !in_pron;
+        else if (!in_pron && (c == '[' || c == '('))
+          ++depth;
+        else if (!in_pron && (c == ']' || c == ')'))
+          depth = depth > 0 ? depth - 1 : 0;
       }
       if (depth == 0 && !in_pron) break;
     }

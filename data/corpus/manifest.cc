@@ -14,7 +14,8 @@ using nlohmann::ordered_json;
 constexpr const char* kFormatName = "spade-corpus";
 
 ordered_json SplitToJson(const SplitStats& s) {
-  return {{"file", s.file}, {"documents", s.documents}, {"sentences", s.sentences}, {"words", s.words}, {"bytes", s.bytes}};
+  return {
+      {"file", s.file}, {"documents", s.documents}, {"sentences", s.sentences}, {"words", s.words}, {"bytes", s.bytes}};
 }
 
 SplitStats SplitFromJson(const ordered_json& j) {
@@ -42,8 +43,9 @@ ordered_json ManifestToJson(const CorpusManifest& m) {
                std::to_string(m.min_dedup_words) +
                " words with equal 64-bit hashes of their normalised text (ASCII lower-cased, ASCII punctuation and "
                "spaces removed)";
-  j["filters"] = "mis-encoded text (U+FFFD, control characters, doubly-encoded UTF-8), slurs, sentences without "
-                 "letters or digits; nlp-corpus fragments starting in lower case";
+  j["filters"] =
+      "mis-encoded text (U+FFFD, control characters, doubly-encoded UTF-8), slurs, sentences without "
+      "letters or digits; nlp-corpus fragments starting in lower case";
   ordered_json sources = ordered_json::array();
   SourceStats total;
   for (const SourceStats& s : m.sources) {
@@ -67,10 +69,10 @@ ordered_json ManifestToJson(const CorpusManifest& m) {
     total.duplicates += s.duplicates;
   }
   j["sources"] = sources;
-  j["totals"] = {{"documents", total.documents},     {"sentences", total.sentences},
-                 {"words", total.words},             {"skipped_lines", total.skipped_lines},
-                 {"invalid_utf8", total.invalid_utf8}, {"filtered", total.filtered},
-                 {"duplicates", total.duplicates}};
+  j["totals"] = {
+      {"documents", total.documents},         {"sentences", total.sentences},       {"words", total.words},
+      {"skipped_lines", total.skipped_lines}, {"invalid_utf8", total.invalid_utf8}, {"filtered", total.filtered},
+      {"duplicates", total.duplicates}};
   j["splits"] = {{"train", SplitToJson(m.train)}, {"heldout", SplitToJson(m.heldout)}};
   ordered_json toks = ordered_json::array();
   for (const TokenizerInfo& t : m.tokenizers) {
@@ -95,7 +97,10 @@ CorpusManifest ReadManifest(const std::string& dir) {
   ss << in.rdbuf();
   ordered_json j = ordered_json::parse(ss.str(), nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded() || !j.is_object()) throw Corruption(path + ": not valid JSON");
-  if (j.value("format", "") != kFormatName) throw Corruption(path + ": not a Spade corpus manifest");
+  auto format = j.find("format");
+  if (format == j.end() || !format->is_string() || format->get<std::string>() != kFormatName) {
+    throw Corruption(path + ": not a Spade corpus manifest");
+  }
   CorpusManifest m;
   try {
     m.format_version = j.value("format_version", 0);

@@ -46,9 +46,12 @@ size_t RepairUtf8(std::string* s, uint64_t* first_line) {
   for (size_t i = 0; i < s->size();) {
     size_t len = 1;
     unsigned char c = static_cast<unsigned char>((*s)[i]);
-    if (c >= 0xF0) len = 4;
-    else if (c >= 0xE0) len = 3;
-    else if (c >= 0xC0) len = 2;
+    if (c >= 0xF0)
+      len = 4;
+    else if (c >= 0xE0)
+      len = 3;
+    else if (c >= 0xC0)
+      len = 2;
     if (c < 0x80 || (i + len <= s->size() && IsValidUtf8(std::string_view(s->data() + i, len)))) {
       if (c == '\n') ++line;
       out.append(*s, i, c < 0x80 ? 1 : len);
@@ -91,7 +94,8 @@ std::string DetokenizeBrown(std::string_view tagged) {
     } else if (word == "(" || word == "[" || word == "{" || word == "$") {
       open = true;
     }
-    static const char* kAttachLeft[] = {",", ".", ";", ":", "!", "?", ")", "]", "}", "%", "'", "'s", "n't", "'ll", "'re", "'ve", "'d", "'m"};
+    static const char* kAttachLeft[] = {",", ".", ";",  ":",   "!",   "?",   ")",   "]",  "}",
+                                        "%", "'", "'s", "n't", "'ll", "'re", "'ve", "'d", "'m"};
     bool left = close;
     for (const char* p : kAttachLeft) left = left || word == p;
     if (word == "." && !out.empty() && out.back() == '.') continue;  // "Jr." then the full stop

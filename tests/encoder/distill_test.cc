@@ -7,14 +7,20 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
 #include <numeric>
-#include <cstdlib>
+#include <sstream>
 
 #include "encoder/attention.h"
+#include "encoder/checkpoint.h"
 #include "encoder/distill.h"
+#include "encoder/distill_task.h"
 #include "encoder/safetensors.h"
 #include "encoder/transformer.h"
 #include "tests/encoder/gradcheck.h"
+#include "tests/encoder/pretrain_fixture.h"
 
 namespace spade::encoder {
 namespace {
@@ -329,15 +335,7 @@ TEST_P(EncoderInjection, EveryTensorMatchesFiniteDifferences) {
   arena.Allocate();
   e.Init(5);
   const Batch b = PaddedBatch(2, 5, c.vocab_size);
-  EncoderGradients g = RandomInjection(e, b, 100);
-  if (const char* only = std::getenv("ONLY")) {
-    std::string o = only;
-    if (o != "emb") g.embeddings.setZero();
-    if (o != "proj" && g.embeddings_projected.size()) g.embeddings_projected.setZero();
-    for (auto& m : g.layer_outputs) if (o != "out") m.setZero();
-    for (auto& m : g.attn_scores) if (o != "scores") m.setZero();
-    for (auto& m : g.attn_probs) if (o != "probs") m.setZero();
-  }
+  const EncoderGradients g = RandomInjection(e, b, 100);
   const Matrix gh = RandomMatrix(10, c.hidden_size, 99);
   EncoderState st;
   auto loss = [&] {
@@ -360,8 +358,11 @@ TEST_P(EncoderInjection, EveryTensorMatchesFiniteDifferences) {
   for (int id = 0; id < static_cast<int>(arena.params().size()); ++id) {
     const ParamInfo& p = arena.info(id);
     if (p.name.rfind("pooler", 0) == 0) continue;  // not in this loss
-    CheckGradient(p.name, arena.values() + p.offset, arena.grads() + p.offset, size_t(p.rows) * p.cols, loss, 1e-2f,
-                  3e-3, 3e-2, 8);
+    // eps 2e-3, not the usual 1e-2: at initializer_range 0.5 one token's embedding LayerNorm
+    // sees a small variance and the central difference's O(eps^2) error reaches 5% at 1e-2
+    // (seen shrinking to 0 as eps falls, so it is truncation, not the analytic gradient).
+    CheckGradient(p.name, arena.values() + p.offset, arena.grads() + p.offset, size_t(p.rows) * p.cols, loss, 2e-3f,
+                  4e-3, 3e-2, 8);
   }
 }
 
@@ -483,6 +484,378 @@ TEST(StudentInit, WidthMismatchIsAnErrorAndLeavesTheStudentAlone) {
   }
   EXPECT_EQ(std::vector<float>(student.params().values(), student.params().values() + student.params().size()),
             before);
+}
+
+// ---------------------------------------------------------------- the distillation task
+
+// A random 4-layer BERT teacher with its MLM head and the synthetic corpus's WordPiece
+// vocabulary, saved as a model directory.
+struct TinyTeacher {
+  spade::testing::SyntheticCorpus sc;
+  spade::testing::TempDir dir;
+  EncoderConfig config;
+  TinyTeacher() {
+    config.vocab_size = sc.tok.vocab_size;
+    config.hidden_size = config.embedding_size = 32;
+    config.num_hidden_layers = 4;
+    config.num_attention_heads = 2;
+    config.intermediate_size = 64;
+    config.max_position_embeddings = 32;
+    config.initializer_range = 0.2f;  // sharper soft targets than 0.02
+    HeadsConfig h;
+    h.mlm = true;
+    Model m(config, h);
+    m.Init(3);
+    SaveModelDir(m, dir.path());
+    CopyTokenizerFiles(sc.tok, dir.path());
+  }
+};
+
+DistillConfig TaskConfig(const TinyTeacher& t, DistillMethod method, const std::string& preset) {
+  DistillConfig c;
+  c.method = method;
+  c.teacher_dir = t.dir.path();
+  c.corpus_dir = t.sc.dir.path();
+  c.student = StudentPreset(preset, t.config);
+  c.batch = 8;
+  c.seq = 16;
+  c.seed = 4;
+  c.eval_batches = 2;
+  return c;
+}
+
+TrainLoopConfig Loop(const std::string& out, int64_t steps) {
+  TrainLoopConfig l;
+  l.steps = steps;
+  l.save_every = 4;
+  l.eval_every = 0;
+  l.log_every = 1;
+  l.out_dir = out;
+  l.optimizer.lr = 2e-3f;
+  l.optimizer.warmup_steps = 2;
+  return l;
+}
+
+std::vector<nlohmann::json> TrainLines(const std::string& log_path) {
+  std::ifstream in(log_path);
+  std::vector<nlohmann::json> lines;
+  std::string line;
+  while (std::getline(in, line)) {
+    auto j = nlohmann::json::parse(line);
+    if (j.contains("loss")) lines.push_back(std::move(j));
+  }
+  return lines;
+}
+
+double MeanOf(const std::vector<nlohmann::json>& lines, size_t begin, size_t end, const char* key) {
+  double sum = 0;
+  for (size_t i = begin; i < end; ++i) sum += lines[i][key].get<double>();
+  return sum / static_cast<double>(end - begin);
+}
+
+std::string ReadBytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+TEST(StudentPresetTest, ShapesFollowTheTeacher) {
+  EncoderConfig base;  // bert-base
+  const EncoderConfig small = StudentPreset("small", base), tiny = StudentPreset("tiny", base);
+  EXPECT_EQ(small.num_hidden_layers, 6);
+  EXPECT_EQ(small.hidden_size, 768);
+  EXPECT_EQ(tiny.num_hidden_layers, 4);
+  EXPECT_EQ(tiny.hidden_size, 312);  // TinyBERT-4L-312D
+  EXPECT_EQ(tiny.num_attention_heads, 12);
+  EXPECT_EQ(tiny.intermediate_size, 1248);
+  EXPECT_THROW(StudentPreset("huge", base), Error);
+}
+
+TEST(DistillTask, AStudentEqualToItsTeacherHasNothingToLearn) {
+  TinyTeacher t;
+  for (DistillMethod method : {DistillMethod::kDistilBert, DistillMethod::kTinyBert}) {
+    DistillConfig c = TaskConfig(t, method, "small");
+    c.student = t.config;
+    c.student.hidden_dropout_prob = c.student.attention_probs_dropout_prob = 0.0f;
+    c.init_from_teacher = 1;
+    c.total_steps = 10;
+    c.intermediate_fraction = 1.0f;
+    auto task = MakeDistillTask(c);
+    const Metrics e = task->Evaluate();
+    ASSERT_EQ(e[0].first, "student_mlm_accuracy");
+    EXPECT_EQ(e[1].first, "teacher_agreement");
+    EXPECT_EQ(e[1].second, 1.0);
+    EXPECT_EQ(e[0].second, e[2].second);  // same accuracy as the teacher
+    const Metrics m = task->ForwardBackward(0);
+    if (method == DistillMethod::kDistilBert) {
+      EXPECT_EQ(m[1].first, "ce_loss");
+      EXPECT_NEAR(m[1].second, 0.0, 1e-5);
+      EXPECT_EQ(m[3].first, "cos_loss");
+      EXPECT_NEAR(m[3].second, 0.0, 1e-5);
+    } else {
+      EXPECT_NEAR(m[0].second, 0.0, 1e-8) << "emb + hidden + attention MSE";
+      EXPECT_EQ(task->Arenas().size(), 1u);  // equal widths: no projection
+    }
+  }
+}
+
+TEST(DistillTask, DistilBertLossFallsAndTheModelLoads) {
+  TinyTeacher t;
+  spade::testing::TempDir out;
+  auto task = MakeDistillTask(TaskConfig(t, DistillMethod::kDistilBert, "small"));
+  ASSERT_EQ(task->Arenas().size(), 1u);  // the teacher is frozen: only the student trains
+  const std::string teacher_weights = ReadBytes(t.dir / "model.safetensors");
+  const TrainResult r = RunTrainLoop(task.get(), Loop(out.path(), 40));
+  const auto lines = TrainLines(out / "log.jsonl");
+  ASSERT_EQ(lines.size(), 40u);
+  EXPECT_LT(MeanOf(lines, 35, 40, "loss"), 0.8 * MeanOf(lines, 0, 5, "loss"));
+  EXPECT_LT(MeanOf(lines, 35, 40, "mlm_loss"), MeanOf(lines, 0, 5, "mlm_loss"));
+  ASSERT_EQ(r.final_eval.size(), 4u);
+  for (const auto& [k, v] : r.final_eval) {
+    if (k != "student_mlm_loss") {
+      EXPECT_TRUE(v >= 0 && v <= 1) << k << " = " << v;
+    }
+  }
+  EXPECT_EQ(ReadBytes(t.dir / "model.safetensors"), teacher_weights);
+  // The output is a model directory `spade encode` loads: half the teacher's depth, its vocabulary.
+  HeadsConfig h;
+  h.mlm = true;
+  LoadReport report;
+  auto student = LoadModelDir(out.path(), h, {}, &report);
+  EXPECT_EQ(student->config().num_hidden_layers, 2);
+  EXPECT_TRUE(report.missing_heads.empty());
+  EXPECT_EQ(ReadBytes(out / "vocab.txt"), ReadBytes(t.dir / "vocab.txt"));
+}
+
+TEST(DistillTask, TinyBertRunsIntermediateThenPredictionPhase) {
+  TinyTeacher t;
+  spade::testing::TempDir out;
+  DistillConfig c = TaskConfig(t, DistillMethod::kTinyBert, "tiny");
+  c.total_steps = 40;
+  c.intermediate_fraction = 0.75f;
+  auto task = MakeDistillTask(c);
+  EXPECT_EQ(task->Arenas().size(), 2u);  // student + W_h (14 -> 32)
+  RunTrainLoop(task.get(), Loop(out.path(), 40));
+  const auto lines = TrainLines(out / "log.jsonl");
+  ASSERT_EQ(lines.size(), 40u);
+  for (size_t i = 0; i < 40; ++i) {
+    const bool first = i < 30;
+    EXPECT_EQ(lines[i]["phase"].get<double>(), first ? 1.0 : 2.0) << "step " << i + 1;
+    EXPECT_EQ(lines[i]["pred_loss"].get<double>() > 0, !first) << "step " << i + 1;
+    EXPECT_EQ(lines[i]["att_loss"].get<double>() > 0, first) << "step " << i + 1;
+  }
+  EXPECT_LT(MeanOf(lines, 25, 30, "loss"), 0.8 * MeanOf(lines, 0, 5, "loss"));
+  EXPECT_LT(MeanOf(lines, 25, 30, "hidden_loss"), MeanOf(lines, 0, 5, "hidden_loss"));
+  EXPECT_LT(MeanOf(lines, 25, 30, "att_loss"), MeanOf(lines, 0, 5, "att_loss"));
+  EXPECT_LT(MeanOf(lines, 36, 40, "pred_loss"), MeanOf(lines, 30, 34, "pred_loss"));
+  HeadsConfig h;
+  h.mlm = true;
+  EXPECT_EQ(LoadModelDir(out.path(), h)->config().hidden_size, 14);
+}
+
+// Forwards to a real task but throws at one step: a crash after a checkpoint.
+class CrashAt : public TrainTask {
+ public:
+  CrashAt(std::unique_ptr<TrainTask> inner, int64_t step) : inner_(std::move(inner)), step_(step) {}
+  std::vector<ParamArena*> Arenas() override { return inner_->Arenas(); }
+  Metrics ForwardBackward(int64_t step) override {
+    if (step == step_) throw std::runtime_error("simulated crash");
+    return inner_->ForwardBackward(step);
+  }
+  Metrics Evaluate() override { return inner_->Evaluate(); }
+  void SaveModel(const std::string& dir) const override { inner_->SaveModel(dir); }
+  int64_t TokensPerStep() const override { return inner_->TokensPerStep(); }
+  std::string Fingerprint() const override { return inner_->Fingerprint(); }
+
+ private:
+  std::unique_ptr<TrainTask> inner_;
+  int64_t step_;
+};
+
+class DistillResume : public ::testing::TestWithParam<DistillMethod> {};
+
+// 8 steps straight vs 4 steps, a crash, and --resume from the step-4 checkpoint: the same
+// bytes (tinybert crosses its phase boundary at step 6 after the resume).
+TEST_P(DistillResume, ResumedRunIsBitIdentical) {
+  TinyTeacher t;
+  spade::testing::TempDir out;
+  DistillConfig c = TaskConfig(t, GetParam(), GetParam() == DistillMethod::kDistilBert ? "small" : "tiny");
+  c.total_steps = 8;
+  c.intermediate_fraction = 0.75f;
+  RunTrainLoop(MakeDistillTask(c).get(), Loop(out / "straight", 8));
+  CrashAt crashing(MakeDistillTask(c), /*step=*/5);
+  EXPECT_THROW(RunTrainLoop(&crashing, Loop(out / "resumed", 8)), std::runtime_error);
+  TrainLoopConfig again = Loop(out / "resumed", 8);
+  again.resume = true;
+  const TrainResult r = RunTrainLoop(MakeDistillTask(c).get(), again);
+  EXPECT_EQ(r.resumed_from, 4);
+  const std::string a = ReadBytes(out / "straight/model.safetensors");
+  ASSERT_FALSE(a.empty());
+  EXPECT_TRUE(a == ReadBytes(out / "resumed/model.safetensors")) << "weights differ after resume";
+  EXPECT_TRUE(ReadBytes(out / "straight/checkpoint.safetensors") == ReadBytes(out / "resumed/checkpoint.safetensors"));
+  // A different method is a different configuration: refused.
+  DistillConfig other = c;
+  other.temperature = 3.0f;
+  TrainLoopConfig foreign = Loop(out / "resumed", 8);
+  foreign.resume = true;
+  EXPECT_THROW(RunTrainLoop(MakeDistillTask(other).get(), foreign), Error);
+}
+
+INSTANTIATE_TEST_SUITE_P(Methods, DistillResume,
+                         ::testing::Values(DistillMethod::kDistilBert, DistillMethod::kTinyBert),
+                         [](const auto& info) { return DistillMethodName(info.param); });
+
+// Plain-loop references for the task-level check below (no helper shared with distill.cc).
+double RefMse(const Matrix& a, const Matrix& b) {
+  double sum = 0;
+  for (Eigen::Index i = 0; i < a.size(); ++i) sum += double(a.data()[i] - b.data()[i]) * (a.data()[i] - b.data()[i]);
+  return sum / static_cast<double>(a.size());
+}
+
+std::map<std::string, Matrix> Intermediates(const Model& m, const Batch& b, const Outputs& out) {
+  std::map<std::string, Matrix> named;
+  m.encoder().VisitIntermediates(out.enc, [&](const std::string& name, const Matrix& v) { named[name] = v; });
+  for (int i = 0; i < m.encoder().applied_layers(); ++i) {
+    m.encoder().AttentionScores(b, out.enc, i, &named["layer" + std::to_string(i) + ".attn.scores"]);
+  }
+  return named;
+}
+
+// The losses a task reports at step 0 equal the ones computed here from the saved student
+// and the teacher on the same batch, with the layer mapping written out by hand: TinyBERT's
+// student layers 1, 2 learn from teacher layers 2, 4 (of 4); DistilBERT's KL at T = 2 and
+// cosine over the non-padding tokens (MLM batches are packed full, so here every token; the
+// row masks are tested on the losses above).
+TEST(DistillTask, ReportedLossesMatchAnIndependentComputation) {
+  TinyTeacher t;
+  for (DistillMethod method : {DistillMethod::kTinyBert, DistillMethod::kDistilBert}) {
+    DistillConfig c = TaskConfig(t, method, "small");
+    c.student.hidden_dropout_prob = c.student.attention_probs_dropout_prob = 0.0f;
+    c.total_steps = 8;
+    auto task = MakeDistillTask(c);
+    spade::testing::TempDir saved;
+    task->SaveModel(saved.path());  // the initial student
+    const Metrics m = task->ForwardBackward(0);
+    HeadsConfig h;
+    h.mlm = true;
+    auto student = LoadModelDir(saved.path(), h);
+    auto teacher = LoadModelDir(t.dir.path(), h);
+    BatchOptions o;
+    o.batch = c.batch;
+    o.seq = c.seq;
+    o.seed = c.seed;
+    const PretrainBatch pb = MakeMlmBatch(t.sc.corpus, t.sc.tok, o, 0);
+    Targets targets;
+    targets.mlm_labels = pb.mlm_labels;
+    StepOptions all_rows;
+    all_rows.mlm_all_rows = true;
+    Outputs so, to;
+    student->Forward(pb.batch, targets, all_rows, &so);
+    teacher->Forward(pb.batch, targets, all_rows, &to);
+    auto S = Intermediates(*student, pb.batch, so), T = Intermediates(*teacher, pb.batch, to);
+    std::map<std::string, double> got(m.begin(), m.end());
+    if (method == DistillMethod::kTinyBert) {
+      const double emb = RefMse(S["embeddings"], T["embeddings"]);
+      const double hidden = RefMse(S["layer0.output"], T["layer1.output"]) + RefMse(S["layer1.output"], T["layer3.output"]);
+      const double att = RefMse(S["layer0.attn.scores"], T["layer1.attn.scores"]) +
+                         RefMse(S["layer1.attn.scores"], T["layer3.attn.scores"]);
+      EXPECT_NEAR(got["emb_loss"], emb, 1e-5 * (1 + emb));
+      EXPECT_NEAR(got["hidden_loss"], hidden, 1e-5 * (1 + hidden));
+      EXPECT_NEAR(got["att_loss"], att, 1e-5 * (1 + att));
+    } else {
+      double kl = 0, cos = 0;
+      int rows = 0;
+      for (Eigen::Index r = 0; r < so.mlm_logits.rows(); ++r) {
+        if (pb.batch.attention_mask[static_cast<size_t>(r)] == 0.0f) continue;
+        ++rows;
+        std::vector<double> ps, pt;
+        double zs = 0, zt = 0;
+        for (Eigen::Index v = 0; v < so.mlm_logits.cols(); ++v) {
+          ps.push_back(std::exp(so.mlm_logits(r, v) / 2.0));
+          pt.push_back(std::exp(to.mlm_logits(r, v) / 2.0));
+          zs += ps.back();
+          zt += pt.back();
+        }
+        for (size_t v = 0; v < ps.size(); ++v) kl += pt[v] / zt * std::log((pt[v] / zt) / (ps[v] / zs));
+        const auto a = so.enc.hidden.row(r).cast<double>(), b = to.enc.hidden.row(r).cast<double>();
+        cos += 1 - a.dot(b) / (a.norm() * b.norm());
+      }
+      ASSERT_GT(rows, 0);
+      EXPECT_NEAR(got["ce_loss"], 4 * kl / rows, 1e-4);
+      EXPECT_NEAR(got["cos_loss"], cos / rows, 1e-5);
+      EXPECT_NEAR(got["mlm_loss"], so.mlm_loss, 1e-5);
+      EXPECT_NEAR(got["loss"], 5 * got["ce_loss"] + 2 * got["mlm_loss"] + got["cos_loss"], 1e-4);
+    }
+  }
+}
+
+struct GradCase {
+  DistillMethod method;
+  int64_t step;  // tinybert: 0 = intermediate phase, 5 = prediction phase (boundary 4 of 8)
+};
+
+class DistillTaskGrad : public ::testing::TestWithParam<GradCase> {};
+
+// The task's gradient (every arena: the student, and W_h for tinybert) is the derivative of
+// the loss it reports: ForwardBackward(step) is a pure function of the step, so its "loss"
+// can be differentiated by finite differences. Catches wiring mistakes between the losses
+// and the backward pass (a weight applied to the loss but not its gradient, a gradient
+// injected at the wrong layer).
+TEST_P(DistillTaskGrad, MatchesFiniteDifferencesOfTheReportedLoss) {
+  TinyTeacher t;
+  DistillConfig c = TaskConfig(t, GetParam().method, GetParam().method == DistillMethod::kDistilBert ? "small" : "tiny");
+  c.batch = 2;
+  c.seq = 8;
+  c.total_steps = 8;
+  c.student.initializer_range = 0.2f;
+  auto task = MakeDistillTask(c);
+  const int64_t step = GetParam().step;
+  const std::vector<ParamArena*> arenas = task->Arenas();
+  for (ParamArena* a : arenas) a->ZeroGrad();
+  task->ForwardBackward(step);
+  std::vector<std::vector<float>> analytic;
+  for (ParamArena* a : arenas) analytic.emplace_back(a->grads(), a->grads() + a->size());
+  auto loss = [&] { return task->ForwardBackward(step).front().second; };
+  for (size_t k = 0; k < arenas.size(); ++k) {
+    ParamArena& a = *arenas[k];
+    for (const ParamInfo& p : a.params()) {
+      CheckGradient(p.name, a.values() + p.offset, analytic[k].data() + p.offset, size_t(p.rows) * p.cols, loss,
+                    2e-3f, 4e-3, 4e-2, 3);
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Methods, DistillTaskGrad,
+                         ::testing::Values(GradCase{DistillMethod::kDistilBert, 0},
+                                           GradCase{DistillMethod::kTinyBert, 0},
+                                           GradCase{DistillMethod::kTinyBert, 5}),
+                         [](const auto& info) {
+                           return DistillMethodName(info.param.method) + "Step" + std::to_string(info.param.step);
+                         });
+
+TEST(DistillTask, ConfigurationErrorsNameTheProblem) {
+  TinyTeacher t;
+  auto message = [](const DistillConfig& c) {
+    try {
+      MakeDistillTask(c);
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  DistillConfig c = TaskConfig(t, DistillMethod::kDistilBert, "tiny");
+  EXPECT_NE(message(c).find("hidden_size 14 must equal the teacher's 32"), std::string::npos) << message(c);
+  c = TaskConfig(t, DistillMethod::kTinyBert, "tiny");
+  c.total_steps = 10;
+  c.student.num_attention_heads = 1;
+  EXPECT_NE(message(c).find("num_attention_heads 1 must equal the teacher's 2"), std::string::npos) << message(c);
+  c = TaskConfig(t, DistillMethod::kDistilBert, "small");
+  c.seq = 64;
+  EXPECT_NE(message(c).find("--seq 64 exceeds"), std::string::npos) << message(c);
+  c = TaskConfig(t, DistillMethod::kDistilBert, "small");
+  c.teacher_dir = t.sc.dir.path();
+  EXPECT_NE(message(c).find("config.json"), std::string::npos) << message(c);
 }
 
 }  // namespace

@@ -193,6 +193,11 @@ TEST(SamplingDistribution, TopPKeepsTheSmallestSetReachingP) {
   ExpectDistribution(Dist(l, 1, 0, 0.6f), {0, 0.5 / 0.8, 0, 0.3 / 0.8});
   ExpectDistribution(Dist(l, 1, 0, 0.9f), {0, 0.5 / 0.95, 0.15 / 0.95, 0.3 / 0.95});
   ExpectDistribution(Dist(l, 1, 0, 1.0f), {0.05, 0.5, 0.15, 0.3});
+  // Exactly at the boundary (0.25 each, exact in binary): the set that reaches p stops
+  // there, as transformers removes tokens whose tail mass is <= 1 - p; equal
+  // probabilities go by lower id.
+  ExpectDistribution(Dist({0, 0, 0, 0}, 1, 0, 0.5f), {0.5, 0.5, 0, 0});
+  ExpectDistribution(Dist({0, 0, 0, 0}, 1, 0, 0.75f), {1.0 / 3, 1.0 / 3, 1.0 / 3, 0});
   // After the temperature: at T = 2 the mass spreads (p ~ sqrt(p)), so p = 0.6 keeps two of
   // 0.379, 0.294, ... and p = 0.7 keeps three.
   const double a = std::sqrt(0.5), b = std::sqrt(0.3), c = std::sqrt(0.15);

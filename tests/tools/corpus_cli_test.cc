@@ -83,7 +83,8 @@ TEST(CorpusCli, BuildsFromEverySourceKindAndTheTokenizersLoadBack) {
     EXPECT_EQ(t["requested_vocab_size"], 400);
     EXPECT_GT(t["vocab_size"].get<int>(), 100) << t.dump();
     EXPECT_GT(t["trained_on_sentences"].get<int>(), 100);
-    for (const auto& f : t["files"]) EXPECT_TRUE(fs::exists(out + "/" + t["dir"].get<std::string>() + "/" + f.get<std::string>())) << f;
+    for (const auto& f : t["files"])
+      EXPECT_TRUE(fs::exists(out + "/" + t["dir"].get<std::string>() + "/" + f.get<std::string>())) << f;
   }
 
   const std::string text = "I dug the ground to plant flowers.";
@@ -100,7 +101,9 @@ TEST(CorpusCli, BuildsFromEverySourceKindAndTheTokenizersLoadBack) {
   EXPECT_EQ(sp.IdToPiece(4), "[MASK]");
   EXPECT_GT(sp.Encode(text).size(), 4u);
   // The training text was preprocessed exactly as the tokenizer preprocesses its input.
-  for (const std::string s : {"Caf\xC3\xA9  ``Quoted''  TEXT", "na\xC3\xAFve \xC3\x85ngstr\xC3\xB6m", text}) {
+  for (const std::string& s :
+       std::vector<std::string>{"Caf\xC3\xA9  ``Quoted''  TEXT", "na\xC3\xAFve \xC3\x85ngstr\xC3\xB6m",
+                                "tab\there\xC2\xA0nbsp  end ", text}) {
     EXPECT_EQ(fusion::AlbertPreprocess(s), sp.Preprocess(s)) << s;
   }
 
