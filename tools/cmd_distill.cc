@@ -4,13 +4,13 @@
 // jsonl log). The output is a model directory `spade encode` loads, with the teacher's
 // tokenizer files.
 #include <cstdio>
-#include <unistd.h>
 
 #include "data/error.h"
 #include "encoder/config.h"
 #include "encoder/distill_task.h"
 #include "encoder/threads.h"
 #include "tools/commands.h"
+#include "tools/train_progress.h"
 
 namespace spade::tools {
 namespace {
@@ -77,18 +77,10 @@ int RunDistill(const DistillFlags& f) {
   lc.optimizer.total_steps = f.steps;
 
   std::unique_ptr<enc::TrainTask> task = enc::MakeDistillTask(c);
-  const bool tty = ::isatty(2);
-  auto progress = [tty](const enc::TrainProgress& p) {
-    if (!tty) return;
-    const int eta = static_cast<int>(p.eta_seconds);
-    std::fprintf(stderr, "\rstep %lld/%lld  loss %.4f  %.0f tok/s  ETA %d:%02d:%02d ", static_cast<long long>(p.step),
-                 static_cast<long long>(p.steps), p.loss, p.tokens_per_second, eta / 3600, eta / 60 % 60, eta % 60);
-    if (p.step == p.steps) std::fprintf(stderr, "\n");
-  };
-  const enc::TrainResult r = enc::RunTrainLoop(task.get(), lc, progress);
+  const enc::TrainResult r = enc::RunTrainLoop(task.get(), lc, TerminalTrainProgress());
   std::printf("distilled %lld steps (%s)%s; student in %s\n", static_cast<long long>(r.steps_run), f.method.c_str(),
               r.resumed_from ? (", resumed at step " + std::to_string(r.resumed_from)).c_str() : "", f.out.c_str());
-  for (const auto& [k, v] : r.final_eval) std::printf("  held-out %s = %.4f\n", k.c_str(), v);
+  PrintHeldOut(r.final_eval);
   return 0;
 }
 
