@@ -24,21 +24,18 @@ struct DistillFlags {
   std::string corpus;
   std::string out;
   std::string method = "distilbert";
-  std::string log;
-  int64_t steps = 1000;
   int batch = 32, seq = 128;
-  float lr = 5e-4f;
-  float warmup = 0.05f;
   float temperature = 0;  // 0 = the method's default
   float intermediate_fraction = 0.5f;
   float mask_rate = 0.15f;
   bool ce_masked_only = false;
   std::string init;  // teacher|random; default by method
-  uint64_t seed = 1;
-  int threads = 0;
-  int64_t save_every = 200, eval_every = 200, log_every = 10;
   int eval_batches = 8;
-  bool resume = false;
+  TrainLoopFlags loop = [] {  // --steps defaults to 1000, --lr to 5e-4
+    TrainLoopFlags l;
+    l.warmup = 0.05f;
+    return l;
+  }();
 };
 
 int RunDistill(const DistillFlags& f) {
@@ -51,8 +48,8 @@ int RunDistill(const DistillFlags& f) {
                   : enc::LoadConfigJson(f.student_config);
   c.batch = f.batch;
   c.seq = f.seq;
-  c.seed = f.seed;
-  c.threads = f.threads > 0 ? f.threads : 2;
+  c.seed = f.loop.seed;
+  c.threads = f.loop.threads > 0 ? f.loop.threads : 2;
   if (!(f.mask_rate > 0 && f.mask_rate < 1)) throw Error(ErrorCode::kInvalidArgument, "--mask-rate must be in (0, 1)");
   c.masking.rate = f.mask_rate;
   if (f.temperature < 0) throw Error(ErrorCode::kInvalidArgument, "--temperature must be positive");
@@ -60,22 +57,9 @@ int RunDistill(const DistillFlags& f) {
   c.ce_masked_only = f.ce_masked_only;
   if (!f.init.empty()) c.init_from_teacher = f.init == "teacher";
   c.intermediate_fraction = f.intermediate_fraction;
-  c.total_steps = f.steps;
+  const enc::TrainLoopConfig lc = MakeTrainLoopConfig(f.loop, f.out, 1000, 5e-4f);
+  c.total_steps = lc.steps;
   c.eval_batches = f.eval_batches;
-  enc::SetNumThreads(f.threads);
-
-  enc::TrainLoopConfig lc;
-  lc.steps = f.steps;
-  lc.save_every = f.save_every;
-  lc.eval_every = f.eval_every;
-  lc.log_every = f.log_every;
-  lc.out_dir = f.out;
-  lc.log_path = f.log;
-  lc.resume = f.resume;
-  lc.optimizer.lr = f.lr;
-  lc.optimizer.warmup_steps = static_cast<int64_t>(f.warmup * static_cast<float>(f.steps));
-  lc.optimizer.total_steps = f.steps;
-
   std::unique_ptr<enc::TrainTask> task = enc::MakeDistillTask(c);
   const enc::TrainResult r = enc::RunTrainLoop(task.get(), lc, TerminalTrainProgress());
   std::printf("distilled %lld steps (%s)%s; student in %s\n", static_cast<long long>(r.steps_run), f.method.c_str(),
@@ -104,11 +88,8 @@ void RegisterDistillCommands(CLI::App& app, int* rc) {
                   "prediction-layer soft cross-entropy)")
       ->capture_default_str()
       ->check(CLI::IsMember({"distilbert", "tinybert"}));
-  cmd->add_option("--steps", f->steps, "Total optimizer steps")->capture_default_str();
   cmd->add_option("--batch", f->batch, "Sequences per step")->capture_default_str();
   cmd->add_option("--seq", f->seq, "Tokens per sequence")->capture_default_str();
-  cmd->add_option("--lr", f->lr, "Peak learning rate")->capture_default_str();
-  cmd->add_option("--warmup", f->warmup, "Warm-up as a fraction of the steps")->capture_default_str();
   cmd->add_option("--temperature", f->temperature, "Soft-target temperature (default 2 for distilbert, 1 for tinybert)");
   cmd->add_option("--intermediate-fraction", f->intermediate_fraction,
                   "tinybert: fraction of the steps on the intermediate losses before the prediction layer")
@@ -118,14 +99,8 @@ void RegisterDistillCommands(CLI::App& app, int* rc) {
   cmd->add_option("--init", f->init, "Student initialisation: teacher (every other layer) | random "
                                      "(default: teacher for distilbert, random for tinybert)")
       ->check(CLI::IsMember({"teacher", "random"}));
-  cmd->add_option("--seed", f->seed, "Seed of initialisation, data order and dropout")->capture_default_str();
-  cmd->add_option("--threads", f->threads, "Threads (0 = all cores)")->capture_default_str();
-  cmd->add_option("--log", f->log, "jsonl log (default OUT/log.jsonl)");
-  cmd->add_option("--save-every", f->save_every, "Checkpoint every K steps")->capture_default_str();
-  cmd->add_option("--eval-every", f->eval_every, "Held-out metrics every K steps")->capture_default_str();
-  cmd->add_option("--log-every", f->log_every, "A log line every K steps")->capture_default_str();
+  AddTrainLoopFlags(cmd, &f->loop);
   cmd->add_option("--eval-batches", f->eval_batches, "Held-out batches per evaluation")->capture_default_str();
-  cmd->add_flag("--resume", f->resume, "Continue from OUT/checkpoint.safetensors");
   cmd->callback([f, rc] {
     if (f->student_config.empty() == f->student_preset.empty()) {
       throw CLI::ValidationError("distill", "give exactly one of --student-config and --student-preset");

@@ -21,22 +21,15 @@ struct PretrainFlags {
   std::string preset;
   std::string config;
   std::string out;
-  std::string log;
   std::string sentence;  // none|sop|nsp; default by objective
-  int64_t steps = 0;     // 0 = the preset's
   int batch = 0, seq = 0;
-  float lr = 0;
-  float warmup = 0.06f;
   float mask_rate = 0.15f;
   bool whole_word = false;
   float generator_fraction = 0.25f;
   std::string sharing;   // ALBERT: all|none|attention|ffn
   int embedding_size = 0;
-  uint64_t seed = 1;
-  int threads = 0;
-  int64_t save_every = 200, eval_every = 200, log_every = 10;
   int eval_batches = 8;
-  bool resume = false;
+  TrainLoopFlags loop;  // --steps/--lr default to the preset's
 };
 
 enc::SentenceTask ParseSentence(const std::string& s) {
@@ -83,8 +76,8 @@ int RunPretrain(const PretrainFlags& f) {
   c.tokenizer_dir = f.tokenizer;
   c.batch = f.batch > 0 ? f.batch : p.batch;
   c.seq = f.seq > 0 ? f.seq : p.seq;
-  c.seed = f.seed;
-  c.threads = f.threads > 0 ? f.threads : 2;
+  c.seed = f.loop.seed;
+  c.threads = f.loop.threads > 0 ? f.loop.threads : 2;
   c.sentence = f.sentence.empty() ? (c.objective == enc::Objective::kAlbert ? enc::SentenceTask::kSop
                                                                              : enc::SentenceTask::kNone)
                                   : ParseSentence(f.sentence);
@@ -97,19 +90,7 @@ int RunPretrain(const PretrainFlags& f) {
   c.masking.whole_word = f.whole_word;
   c.generator_fraction = f.generator_fraction;
   c.eval_batches = f.eval_batches;
-  enc::SetNumThreads(f.threads);
-
-  enc::TrainLoopConfig lc;
-  lc.steps = f.steps > 0 ? f.steps : p.steps;
-  lc.save_every = f.save_every;
-  lc.eval_every = f.eval_every;
-  lc.log_every = f.log_every;
-  lc.out_dir = f.out;
-  lc.log_path = f.log;
-  lc.resume = f.resume;
-  lc.optimizer.lr = f.lr > 0 ? f.lr : p.lr;
-  lc.optimizer.warmup_steps = static_cast<int64_t>(f.warmup * static_cast<float>(lc.steps));
-  lc.optimizer.total_steps = lc.steps;
+  const enc::TrainLoopConfig lc = MakeTrainLoopConfig(f.loop, f.out, p.steps, p.lr);
 
   std::unique_ptr<enc::TrainTask> task = enc::MakePretrainTask(c);
   const enc::TrainResult r = enc::RunTrainLoop(task.get(), lc, TerminalTrainProgress());
@@ -131,11 +112,8 @@ void RegisterPretrainCommands(CLI::App& app, int* rc) {
   cmd->add_option("--preset", f->preset, "tiny | small | base");
   cmd->add_option("--config", f->config, "config.json with the architecture (instead of --preset)");
   cmd->add_option("--out", f->out, "Output model directory (checkpoint, log, final model)")->required();
-  cmd->add_option("--steps", f->steps, "Total optimizer steps (default: the preset's)");
   cmd->add_option("--batch", f->batch, "Sequences per step (default: the preset's)");
   cmd->add_option("--seq", f->seq, "Tokens per sequence (default: the preset's)");
-  cmd->add_option("--lr", f->lr, "Peak learning rate (default: the preset's)");
-  cmd->add_option("--warmup", f->warmup, "Warm-up as a fraction of the steps")->capture_default_str();
   cmd->add_option("--mask-rate", f->mask_rate, "Fraction of tokens predicted")->capture_default_str();
   cmd->add_flag("--whole-word", f->whole_word, "Mask whole words");
   cmd->add_option("--sentence-task", f->sentence, "none | sop | nsp (default: sop for albert, none for mlm)");
@@ -143,14 +121,8 @@ void RegisterPretrainCommands(CLI::App& app, int* rc) {
   cmd->add_option("--embedding-size", f->embedding_size, "Embedding width E (ALBERT factorisation)");
   cmd->add_option("--generator-fraction", f->generator_fraction, "ELECTRA generator size / discriminator size")
       ->capture_default_str();
-  cmd->add_option("--seed", f->seed, "Seed of initialisation, data order and dropout")->capture_default_str();
-  cmd->add_option("--threads", f->threads, "Threads (0 = all cores)")->capture_default_str();
-  cmd->add_option("--log", f->log, "jsonl log (default OUT/log.jsonl)");
-  cmd->add_option("--save-every", f->save_every, "Checkpoint every K steps")->capture_default_str();
-  cmd->add_option("--eval-every", f->eval_every, "Held-out metrics every K steps")->capture_default_str();
-  cmd->add_option("--log-every", f->log_every, "A log line every K steps")->capture_default_str();
   cmd->add_option("--eval-batches", f->eval_batches, "Held-out batches per evaluation")->capture_default_str();
-  cmd->add_flag("--resume", f->resume, "Continue from OUT/checkpoint.safetensors");
+  AddTrainLoopFlags(cmd, &f->loop);
   cmd->callback([f, rc] { *rc = RunPretrain(*f); });
 }
 

@@ -19,5 +19,6 @@ void RegisterEncoderCommands(CLI::App& app, int* rc);
 void RegisterLmCommands(CLI::App& app, int* rc);
 void RegisterPretrainCommands(CLI::App& app, int* rc);
 void RegisterDistillCommands(CLI::App& app, int* rc);
+void RegisterProbeCommands(CLI::App& app, int* rc);
 
 }  // namespace spade::tools

@@ -31,6 +31,7 @@ int main(int argc, char** argv) {
   spade::tools::RegisterLmCommands(app, &rc);
   spade::tools::RegisterPretrainCommands(app, &rc);
   spade::tools::RegisterDistillCommands(app, &rc);
+  spade::tools::RegisterProbeCommands(app, &rc);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
