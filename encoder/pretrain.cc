@@ -417,7 +417,7 @@ PretrainPreset MakePreset(const std::string& name, Objective objective) {
     p.gpt2.n_positions = 128;
     p.batch = 32;
     p.seq = 128;
-    p.steps = 6000;
+    p.steps = 3000;  // ~2,000 tokens/s at 2 threads (AMD EPYC, quiet): 3,000 x 4,096 tokens in ~1.7 h
     p.lr = 5e-4f;
   } else if (name == "base") {
     p.encoder = Shape(arch, 768, albert ? 128 : 768, 12, 12, 3072, 512);

@@ -43,3 +43,15 @@ done
 echo
 echo "== spade paths --question \"What did I dig with?\" --answer shovel --limit 5"
 $spade paths --kg "$KG" --question "What did I dig with?" --answer shovel --limit 5
+
+echo
+echo "== the shipped causal LM (data/models/clm, 1.9M parameters trained on Spade's corpus):"
+echo "== spade lm generate --model data/models/clm --prompt \"A shovel is used for\" --temperature 0"
+$spade lm generate --model data/models/clm --prompt "A shovel is used for" --temperature 0 --max-tokens 16
+echo
+echo "== spade lm ask (zero-shot, GPT-2 style) with the same model"
+$spade lm ask --model data/models/clm --question "I dug the ground to plant flowers. What did I dig with?" \
+  --choice shovel --choice spoon --choice excavator --choice hammer --choice fork
+echo
+echo "== spade encode --model data/models/encoder (the shipped ALBERT encoder) \"a shovel is used for digging\""
+$spade encode --model data/models/encoder "a shovel is used for digging"

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # The two downstream probes (issue 8) of every encoder under OUT that has a model, and of a
 # randomly initialised encoder of each shape, at one fixed budget:
-#   mc       CommonsenseQA train -> dev, 250 steps of 16 questions (4,000 questions), lr 2e-4
+#   mc       CommonsenseQA train -> dev, 300 steps of 16 questions (4,800 questions), lr 5e-4
 #   triples  ConceptNet-100k train100k (+1 sampled negative each) -> threshold on dev1,
-#            accuracy on dev2; 400 steps of 32 positives, lr 2e-4
+#            accuracy on dev2; 1,200 steps of 32 positives (38,400 triples), lr 1e-3
 #
 #   tools/experiments/probe_runs.sh SPADE DATA OUT [LANE NLANES]
 #
@@ -38,14 +38,14 @@ for j in "${jobs[@]}"; do
     resume=()
     [[ -f $dir/checkpoint.safetensors ]] && resume=(--resume)
     if [[ $p == mc ]]; then
-      args=(--train "$data/qa/csqa/train.jsonl" --dev "$data/qa/csqa/dev.jsonl" --steps 250 --batch 16)
+      args=(--train "$data/qa/csqa/train.jsonl" --dev "$data/qa/csqa/dev.jsonl" --steps 300 --batch 16 --lr 5e-4)
     else
       k=$data/kg/conceptnet100k
-      args=(--train "$k/train100k.txt" --dev1 "$k/dev1.txt" --dev2 "$k/dev2.txt" --steps 400 --batch 32)
+      args=(--train "$k/train100k.txt" --dev1 "$k/dev1.txt" --dev2 "$k/dev2.txt" --steps 1200 --batch 32 --lr 1e-3)
     fi
     mkdir -p "$out/probes"
     echo "$(date -u +%FT%TZ) probe $p $tag"
-    "$spade" probe "$p" --encoder "$out/$name" "${flag[@]}" "${args[@]}" --lr 2e-4 --seed "$seed" --threads 1 \
+    "$spade" probe "$p" --encoder "$out/$name" "${flag[@]}" "${args[@]}" --seed "$seed" --threads 1 \
       --out "$dir" --save-every 100 "${resume[@]}" > "$dir.out" 2>&1
   done
 done
