@@ -57,6 +57,8 @@ std::string HeadsToArchitecture(const EncoderConfig& c, const HeadsConfig& h) {
       if (h.sentence == SentenceHead::kClassification) return "AlbertForSequenceClassification";
       return "AlbertModel";
     case Arch::kElectra:
+      if (h.multiple_choice) return "ElectraForMultipleChoice";
+      if (h.sentence == SentenceHead::kClassification) return "ElectraForSequenceClassification";
       if (h.rtd) return "ElectraForPreTraining";
       if (h.mlm) return "ElectraForMaskedLM";
       return "ElectraModel";

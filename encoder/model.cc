@@ -33,12 +33,22 @@ Model::Model(const EncoderConfig& config, const HeadsConfig& heads) : heads_(hea
     mlm_norm_ = AddLayerNorm(arena_, norm, E, c.layer_norm_eps);
     mlm_bias_ = arena_.AddVector(bias, c.vocab_size);
   }
-  if (heads.sentence != SentenceHead::kNone && !encoder_->has_pooler()) {
+  // Without a pooler (ELECTRA) classification reads the [CLS] row through Hugging Face's
+  // ElectraClassificationHead: dense, gelu, dropout, out_proj.
+  const bool summary_classifier = heads.sentence == SentenceHead::kClassification && !encoder_->has_pooler();
+  if (heads.sentence != SentenceHead::kNone && !encoder_->has_pooler() && !summary_classifier) {
     throw Error(ErrorCode::kInvalidArgument, ArchName(c.arch) + ": sentence heads need a pooler");
   }
   switch (heads.sentence) {
     case SentenceHead::kNone: break;
-    case SentenceHead::kClassification: sentence_ = AddLinear(arena_, "classifier", H, c.num_labels); break;
+    case SentenceHead::kClassification:
+      if (summary_classifier) {
+        summary_ = AddLinear(arena_, "classifier.dense", H, H);
+        sentence_ = AddLinear(arena_, "classifier.out_proj", H, c.num_labels);
+      } else {
+        sentence_ = AddLinear(arena_, "classifier", H, c.num_labels);
+      }
+      break;
     case SentenceHead::kNsp: sentence_ = AddLinear(arena_, "cls.seq_relationship", H, 2); break;
     case SentenceHead::kSop: sentence_ = AddLinear(arena_, "sop_classifier.classifier", H, 2); break;
   }
@@ -46,7 +56,9 @@ Model::Model(const EncoderConfig& config, const HeadsConfig& heads) : heads_(hea
     if (heads.sentence == SentenceHead::kClassification) {
       throw Error(ErrorCode::kInvalidArgument, "multiple_choice and classification both name 'classifier'");
     }
-    if (!encoder_->has_pooler()) throw Error(ErrorCode::kInvalidArgument, "multiple choice needs a pooler");
+    // Without a pooler (ELECTRA) the choice score reads the [CLS] row through Hugging Face's
+    // ElectraForMultipleChoice SequenceSummary: dense, gelu, dropout.
+    if (!encoder_->has_pooler()) summary_ = AddLinear(arena_, "sequence_summary.summary", H, H);
     choice_ = AddLinear(arena_, "classifier", H, 1);
   }
   if (heads.rtd) {
@@ -91,7 +103,14 @@ float Model::Forward(const Batch& batch, const Targets& t, const StepOptions& op
   const bool need_head_in = (heads_.sentence != SentenceHead::kNone && !t.sentence_labels.empty()) ||
                             (heads_.multiple_choice && t.num_choices > 0);
   if (need_head_in) {
-    out->head_in = out->enc.pooled;
+    if (summary_.weight >= 0) {
+      out->summary_cls.resize(B, c.hidden_size);
+      for (int b = 0; b < B; ++b) out->summary_cls.row(b) = hidden.row(static_cast<Eigen::Index>(b) * T);
+      LinearForward(arena_, summary_, out->summary_cls, &out->summary_pre);
+      ActivationForward(Activation::kGelu, out->summary_pre, &out->head_in);
+    } else {
+      out->head_in = out->enc.pooled;
+    }
     // NSP applies no dropout (BertPreTrainingHeads); the fine-tuning heads do.
     const float p = heads_.sentence == SentenceHead::kNsp ? 0.0f : c.hidden_dropout_prob;
     DropoutForward(p, opt.train, SiteSeed(opt.seed, 7), &out->head_in, &out->head_drop);
@@ -160,7 +179,14 @@ void Model::Backward(const Batch& batch, const Targets& t, Outputs* out, const E
   }
   if (d_head_in.size() != 0) {
     DropoutBackward(out->head_drop, &d_head_in);
-    d_pooled = std::move(d_head_in);
+    if (summary_.weight >= 0) {
+      Matrix d_pre, d_cls;
+      ActivationBackward(Activation::kGelu, out->summary_pre, d_head_in, &d_pre);
+      LinearBackward(arena_, summary_, out->summary_cls, d_pre, &d_cls);
+      for (int b = 0; b < B; ++b) d_hidden.row(static_cast<Eigen::Index>(b) * T) += d_cls.row(b);
+    } else {
+      d_pooled = std::move(d_head_in);
+    }
   }
   if (heads_.rtd && !t.rtd_labels.empty()) {
     Matrix d_act, d_pre, dx;

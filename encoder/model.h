@@ -60,7 +60,8 @@ struct Outputs {
   Matrix choice_logits;    // (B/C, C)
   Matrix rtd_logits;       // (N, 1)
   Matrix rtd_pre, rtd_act;  // (N, H)
-  Matrix head_in;          // (B, H) pooled after dropout
+  Matrix head_in;          // (B, H) pooled (or sequence summary) after dropout
+  Matrix summary_cls, summary_pre;  // (B, H) ELECTRA multiple choice: [CLS] rows, summary pre-gelu
   DropoutCache head_drop;
   float loss = 0, mlm_loss = 0, sentence_loss = 0, choice_loss = 0, rtd_loss = 0;
   // d loss / d logits, kept for Backward.
@@ -98,6 +99,7 @@ class Model {
   Activation mlm_act_ = Activation::kGelu;
   Linear sentence_;       // (K, H)
   Linear choice_;         // (1, H)
+  Linear summary_;        // (H, H) ELECTRA's multiple-choice SequenceSummary ("first", gelu); -1 else
   Linear rtd_dense_;      // (H, H)
   Linear rtd_out_;        // (1, H)
 };

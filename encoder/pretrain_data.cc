@@ -178,29 +178,14 @@ void CopyTokenizerFiles(const TextTokenizer& tok, const std::string& dir) {
   }
 }
 
-TokenizedCorpus TokenizeCorpusFile(const std::string& path, const TextTokenizer& tok, int threads) {
-  std::ifstream in(path);
-  if (!in) throw Error(ErrorCode::kNotFound, path + ": cannot open the corpus file");
-  // Read lines; remember where documents start.
-  std::vector<std::string> lines;
-  std::vector<uint8_t> first_in_doc;
-  std::string line;
-  bool new_doc = true;
-  while (std::getline(in, line)) {
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    if (line.find_first_not_of(" \t") == std::string::npos) {
-      new_doc = true;
-      continue;
-    }
-    first_in_doc.push_back(new_doc);
-    lines.push_back(std::move(line));
-    new_doc = false;
-  }
-  if (lines.empty()) throw Error(ErrorCode::kInvalidArgument, path + ": the corpus holds no sentence");
-  const bool bpe = tok.kind == "bpe";
-  std::vector<std::vector<int32_t>> encoded(lines.size());
-  std::vector<int64_t> words(lines.size());
-  threads = std::max(1, threads);
+namespace {
+
+// Encodes lines[i] for every i on `threads` threads; counts whitespace-separated words.
+void EncodeLines(const std::vector<std::string>& lines, const std::vector<uint8_t>& first_in_doc,
+                 const TextTokenizer& tok, bool bpe, int threads, std::vector<std::vector<int32_t>>& encoded,
+                 std::vector<int64_t>& words) {
+  encoded.assign(lines.size(), {});
+  words.assign(lines.size(), 0);
   std::vector<std::thread> pool;
   std::vector<std::exception_ptr> errors(static_cast<size_t>(threads));
   for (int t = 0; t < threads; ++t) {
@@ -226,23 +211,60 @@ TokenizedCorpus TokenizeCorpusFile(const std::string& path, const TextTokenizer&
   for (auto& e : errors) {
     if (e) std::rethrow_exception(e);
   }
+}
+
+}  // namespace
+
+TokenizedCorpus TokenizeCorpusFile(const std::string& path, const TextTokenizer& tok, int threads) {
+  std::ifstream in(path);
+  if (!in) throw Error(ErrorCode::kNotFound, path + ": cannot open the corpus file");
+  // Lines are read and encoded a chunk at a time, so peak memory is the token ids plus one
+  // chunk of text rather than the whole file as strings beside its encoding.
+  constexpr size_t kChunkLines = 1 << 15;
+  const bool bpe = tok.kind == "bpe";
+  threads = std::max(1, threads);
   TokenizedCorpus c;
-  size_t total = 0;
-  for (auto& e : encoded) total += e.size();
-  c.ids.reserve(total + (bpe ? lines.size() : 0));
-  for (size_t i = 0; i < lines.size(); ++i) {
-    if (first_in_doc[i]) {
-      if (bpe && i > 0 && tok.eos_id >= 0) {
-        // The end-of-text token closes the previous document (part of its last sentence).
-        c.ids.push_back(tok.eos_id);
+  std::vector<std::string> lines;
+  std::vector<uint8_t> first_in_doc;
+  std::vector<std::vector<int32_t>> encoded;
+  std::vector<int64_t> words;
+  std::string line;
+  bool new_doc = true, any_line = false;
+  int64_t lines_done = 0;
+  auto flush = [&] {
+    EncodeLines(lines, first_in_doc, tok, bpe, threads, encoded, words);
+    for (size_t i = 0; i < lines.size(); ++i) {
+      if (first_in_doc[i]) {
+        if (bpe && lines_done + int64_t(i) > 0 && tok.eos_id >= 0) {
+          // The end-of-text token closes the previous document (part of its last sentence).
+          c.ids.push_back(tok.eos_id);
+        }
+        c.doc_begin.push_back(static_cast<int64_t>(c.sentence_begin.size()));
       }
-      c.doc_begin.push_back(static_cast<int64_t>(c.sentence_begin.size()));
+      if (encoded[i].empty()) continue;  // e.g. a line of characters the vocabulary drops
+      c.sentence_begin.push_back(static_cast<int64_t>(c.ids.size()));
+      c.ids.insert(c.ids.end(), encoded[i].begin(), encoded[i].end());
+      c.words += words[i];
     }
-    if (encoded[i].empty()) continue;  // e.g. a line of characters the vocabulary drops
-    c.sentence_begin.push_back(static_cast<int64_t>(c.ids.size()));
-    c.ids.insert(c.ids.end(), encoded[i].begin(), encoded[i].end());
-    c.words += words[i];
+    lines_done += int64_t(lines.size());
+    lines.clear();
+    first_in_doc.clear();
+  };
+  while (std::getline(in, line)) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.find_first_not_of(" \t") == std::string::npos) {
+      new_doc = true;
+      continue;
+    }
+    first_in_doc.push_back(new_doc);
+    lines.push_back(std::move(line));
+    new_doc = false;
+    any_line = true;
+    if (lines.size() == kChunkLines) flush();
   }
+  if (!any_line) throw Error(ErrorCode::kInvalidArgument, path + ": the corpus holds no sentence");
+  flush();
+  c.ids.shrink_to_fit();
   c.sentence_begin.push_back(static_cast<int64_t>(c.ids.size()));
   c.doc_begin.push_back(c.sentences());
   // Drop documents left empty.

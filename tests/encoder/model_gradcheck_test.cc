@@ -94,8 +94,12 @@ TEST_P(ModelGrad, EveryTensorWithDropout) {
 INSTANTIATE_TEST_SUITE_P(Archs, ModelGrad, ::testing::Values(Arch::kBert, Arch::kAlbert, Arch::kElectra),
                          [](const ::testing::TestParamInfo<Arch>& i) { return ArchName(i.param); });
 
-TEST(ModelGrad, MultipleChoiceHead) {
+// BERT and ALBERT score choices from the pooler; ELECTRA (no pooler) through its SequenceSummary.
+class MultipleChoiceGrad : public ::testing::TestWithParam<Arch> {};
+
+TEST_P(MultipleChoiceGrad, HeadGradientsMatchFiniteDifferences) {
   EncoderConfig c;
+  c.arch = GetParam();
   c.vocab_size = 19;
   c.hidden_size = c.embedding_size = 8;
   c.num_hidden_layers = 1;
@@ -123,6 +127,9 @@ TEST(ModelGrad, MultipleChoiceHead) {
   m.Backward(batch, t, &out);
   CheckAllParams(m.params(), loss);
 }
+
+INSTANTIATE_TEST_SUITE_P(Archs, MultipleChoiceGrad, ::testing::Values(Arch::kBert, Arch::kAlbert, Arch::kElectra),
+                         [](const ::testing::TestParamInfo<Arch>& i) { return ArchName(i.param); });
 
 TEST(ModelGrad, Gpt2WithDropout) {
   Gpt2Config c;

@@ -176,7 +176,9 @@ INSTANTIATE_TEST_SUITE_P(
                       Case{"albert_attention", Heads(true, SentenceHead::kSop)},
                       Case{"albert_ffn", Heads(true, SentenceHead::kSop)},
                       Case{"electra_discriminator", Heads(false, SentenceHead::kNone, false, true)},
-                      Case{"electra_generator", Heads(true, SentenceHead::kNone)}),
+                      Case{"electra_generator", Heads(true, SentenceHead::kNone)},
+                      Case{"electra_multiple_choice", Heads(false, SentenceHead::kNone, true)},
+                      Case{"electra_classification", Heads(false, SentenceHead::kClassification)}),
     [](const ::testing::TestParamInfo<Case>& i) { return std::string(i.param.name); });
 
 TEST(Parity, Gpt2ForwardGradientsAndScoresMatchPyTorch) {

@@ -8,6 +8,15 @@ AdamW) at the same thread count, and prints tokens/s, the ratio spade/torch and 
   /usr/bin/python3 tools/bench/encoder_bench.py --spade build/tools/spade --threads 2 \
       [--sizes small,base] [--batches 1,32] [--seconds 3]
 
+With --pretrain CORPUS it instead times pretraining itself: `spade pretrain --objective mlm
+--preset small` on a `spade corpus build` directory (real batches: tokenised text, 80/10/10
+masking, AdamW, warm-up) against the same BERT and MLM step in PyTorch, and prints median
+tokens/s of each, the ratio, GFLOP/s beside the GEMM peak, and each process's peak resident
+memory (getrusage of the child):
+
+  /usr/bin/python3 tools/bench/encoder_bench.py --spade build/tools/spade --threads 1 \
+      --pretrain ~/.local/share/spade/corpus [--steps 30]
+
 The PyTorch model is written the way Hugging Face's BertModel is (nn.Linear projections,
 post-LayerNorm, exact GELU, additive padding mask, dropout 0.1 in training).
 """
@@ -127,6 +136,59 @@ def spade_tps(spade, cfg_path, B, T, train, threads, seconds):
     return json.loads(subprocess.check_output(cmd))["tokens_per_second"]
 
 
+def _run_measured(cmd):
+    """Runs cmd; returns (stdout, peak resident set size in MiB)."""
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE)
+    out = proc.stdout.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        raise SystemExit(f"{cmd[0]} exited with {proc.returncode}")
+    return out, usage.ru_maxrss / 1024.0
+
+
+def torch_worker(cfg_path, B, T, seconds):
+    """Child process for --pretrain: the PyTorch training step alone, so its peak RSS is its own."""
+    with open(cfg_path) as f:
+        cfg = json.load(f)
+    print(json.dumps({"tokens_per_second": torch_tps(cfg, B, T, True, seconds)}))
+
+
+def pretrain_bench(a):
+    import statistics
+    with tempfile.TemporaryDirectory() as d:
+        out = os.path.join(d, "run")
+        n = a.steps
+        cmd = [a.spade, "pretrain", "--objective", "mlm", "--preset", "small", "--corpus", a.pretrain,
+               "--out", out, "--steps", str(n), "--threads", str(a.threads), "--log-every", "1",
+               "--save-every", str(n + 1), "--eval-every", str(n + 1), "--eval-batches", "1"]
+        _, spade_rss = _run_measured(cmd)
+        with open(os.path.join(out, "log.jsonl")) as f:
+            rows = [json.loads(line) for line in f if line.strip()]
+        tps = [r["tokens_per_second"] for r in rows if "tokens_per_second" in r and r.get("step", 0) > 1]
+        s = statistics.median(tps)
+        with open(os.path.join(out, "config.json")) as f:
+            model_cfg = json.load(f)
+        B, T = 32, 128  # the small preset's batch and sequence
+        cfg = {k: model_cfg[k] for k in ("vocab_size", "hidden_size", "num_hidden_layers", "num_attention_heads",
+                                         "intermediate_size")}
+        cfg_path = os.path.join(d, "torch.json")
+        with open(cfg_path, "w") as f:
+            json.dump(cfg, f)
+        seconds = max(a.seconds, n * B * T / s / 2)
+        tout, torch_rss = _run_measured([sys.executable, __file__, "--torch-worker", cfg_path, "--threads",
+                                         str(a.threads), "--seconds", str(seconds), "--spade", a.spade])
+        t = json.loads(tout)["tokens_per_second"]
+    fl = flops_per_token(cfg, T, True)
+    print(f"threads={a.threads} torch={torch.__version__} small preset (BERT L={cfg['num_hidden_layers']} "
+          f"H={cfg['hidden_size']} V={cfg['vocab_size']}), batch {B}x{T}, MLM, {len(tps)} spade steps")
+    print(f"peak (2048^3 sgemm in torch): {gemm_peak(a.seconds):.1f} GFLOP/s")
+    print(f"{'':8} {'tok/s':>9} {'GFLOP/s':>8} {'peak RSS MiB':>12}")
+    print(f"{'spade':8} {s:>9.1f} {s * fl / 1e9:>8.1f} {spade_rss:>12.0f}")
+    print(f"{'torch':8} {t:>9.1f} {t * fl / 1e9:>8.1f} {torch_rss:>12.0f}")
+    print(f"ratio spade/torch: {s / t:.2f}")
+
+
 def flops_per_token(cfg, T, train):
     H, F, L, V = cfg["hidden_size"], cfg["intermediate_size"], cfg["num_hidden_layers"], cfg["vocab_size"]
     f = L * (2 * (4 * H * H + 2 * H * F) + 4 * T * H)
@@ -155,8 +217,15 @@ def main():
     ap.add_argument("--seq", type=int, default=128)
     ap.add_argument("--seconds", type=float, default=3.0)
     ap.add_argument("--modes", default="infer,train")
+    ap.add_argument("--pretrain", metavar="CORPUS", help="time `spade pretrain --preset small` on CORPUS")
+    ap.add_argument("--steps", type=int, default=30, help="spade pretrain steps for --pretrain")
+    ap.add_argument("--torch-worker", metavar="CONFIG", help=argparse.SUPPRESS)
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
+    if a.torch_worker:
+        return torch_worker(a.torch_worker, 32, 128, a.seconds)
+    if a.pretrain:
+        return pretrain_bench(a)
     print(f"threads={a.threads} torch={torch.__version__} "
           f"peak (2048^3 sgemm in torch): {gemm_peak(a.seconds):.1f} GFLOP/s")
     print(f"{'size':6} {'B':>3} {'T':>4} {'mode':6} {'spade tok/s':>12} {'torch tok/s':>12} {'ratio':>6} "

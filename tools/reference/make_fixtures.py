@@ -182,8 +182,14 @@ def build(cfg, heads, seed):
     if heads.get("sentence") == "sop":
         P.linear("sop_classifier.classifier", H, 2)
     if heads.get("sentence") == "classification":
-        P.linear("classifier", H, cfg["num_labels"])
+        if cfg["model_type"] == "electra":  # ElectraClassificationHead
+            P.linear("classifier.dense", H, H)
+            P.linear("classifier.out_proj", H, cfg["num_labels"])
+        else:
+            P.linear("classifier", H, cfg["num_labels"])
     if heads.get("multiple_choice"):
+        if cfg["model_type"] == "electra":  # ElectraForMultipleChoice: SequenceSummary ("first", gelu)
+            P.linear("sequence_summary.summary", H, H)
         P.linear("classifier", H, 1)
     if heads.get("rtd"):
         P.linear("discriminator_predictions.dense", H, H)
@@ -258,12 +264,16 @@ def forward(cfg, heads, P, schedule, batch, record=None):
     sent = heads.get("sentence")
     if sent:
         name = {"nsp": "cls.seq_relationship", "sop": "sop_classifier.classifier", "classification": "classifier"}[sent]
-        logits = lin(P, name, pooled)
+        if pooled is None:  # ELECTRA: dense, gelu, out_proj on the [CLS] row
+            logits = lin(P, "classifier.out_proj", gelu(lin(P, "classifier.dense", x[:, 0])))
+        else:
+            logits = lin(P, name, pooled)
         out["sentence_logits"] = logits
         loss = loss + ce(logits, torch.tensor(batch["sentence_labels"]))
     if heads.get("multiple_choice"):
         C = batch["num_choices"]
-        logits = lin(P, "classifier", pooled).view(B // C, C)
+        summary = pooled if pooled is not None else gelu(lin(P, "sequence_summary.summary", x[:, 0]))
+        logits = lin(P, "classifier", summary).view(B // C, C)
         out["choice_logits"] = logits
         loss = loss + ce(logits, torch.tensor(batch["choice_labels"]))
     if heads.get("rtd"):
@@ -338,6 +348,10 @@ CASES = [
     ("electra_discriminator", base_cfg("electra"), {"rtd": True}, 3, [7, 5, 3], 0, "ElectraForPreTraining"),
     ("electra_generator", base_cfg("electra", hidden_size=12, intermediate_size=20), {"mlm": True}, 3, [7, 5, 3], 0,
      "ElectraForMaskedLM"),
+    ("electra_multiple_choice", base_cfg("electra"), {"multiple_choice": True}, 4, [7, 4, 6, 5], 2,
+     "ElectraForMultipleChoice"),
+    ("electra_classification", base_cfg("electra", num_labels=3), {"sentence": "classification"}, 3, [7, 6, 2], 0,
+     "ElectraForSequenceClassification"),
 ]
 
 TRUNK = ("embeddings.", "encoder.", "pooler", "embeddings_project.")
