@@ -13,7 +13,7 @@ PACKAGES=(
   clang libclang-rt-14-dev          # libFuzzer targets
 )
 # Reference scripts and benchmarks only (never needed to build or test):
-OPTIONAL_PACKAGES=(python3-networkx python3-torch)
+OPTIONAL_PACKAGES=(python3-networkx python3-torch gnuplot-nox)  # benchmarks and the docs/ plots
 
 want=("${PACKAGES[@]}")
 if [[ "${1:-}" == "--with-bench" ]]; then want+=("${OPTIONAL_PACKAGES[@]}"); fi
