@@ -20,5 +20,6 @@ void RegisterLmCommands(CLI::App& app, int* rc);
 void RegisterPretrainCommands(CLI::App& app, int* rc);
 void RegisterDistillCommands(CLI::App& app, int* rc);
 void RegisterProbeCommands(CLI::App& app, int* rc);
+void RegisterTrainCommands(CLI::App& app, int* rc);
 
 }  // namespace spade::tools

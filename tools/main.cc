@@ -32,6 +32,7 @@ int main(int argc, char** argv) {
   spade::tools::RegisterPretrainCommands(app, &rc);
   spade::tools::RegisterDistillCommands(app, &rc);
   spade::tools::RegisterProbeCommands(app, &rc);
+  spade::tools::RegisterTrainCommands(app, &rc);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
