@@ -83,6 +83,18 @@ void QaModel::InitFusion(uint64_t seed) {
   if (path_encoder_) path_encoder_->Init(encoder::SiteSeed(seed, 2));
 }
 
+void QaModel::SetFeatureWeights(const std::vector<double>& weights) {
+  const int F = config_.use_kg_features ? config_.kg_features : 0;
+  if (F == 0 || static_cast<int>(weights.size()) != F) {
+    throw Error(ErrorCode::kInvalidArgument, std::string("SetFeatureWeights: ").append(std::to_string(weights.size()))
+                                                 .append(" weights for a head reading ").append(std::to_string(F))
+                                                 .append(" KG features"));
+  }
+  auto w = fusion_arena_.Value(classifier_.weight);  // (1, H + P + F)
+  const Eigen::Index first = w.cols() - F;
+  for (int f = 0; f < F; ++f) w(0, first + f) = static_cast<float>(weights[static_cast<size_t>(f)]);
+}
+
 float QaModel::Forward(const std::vector<const QaExample*>& examples, bool train, uint64_t seed,
                        QaBatchState* st) {
   if (examples.empty()) throw Error(ErrorCode::kInvalidArgument, "QaModel::Forward: no examples");

@@ -75,6 +75,11 @@ class QaModel {
 
   // Initialises the fusion arena only (the encoder keeps its pretrained weights).
   void InitFusion(uint64_t seed);
+  // Sets the head's weights on the KG features (F values): starting from the KG-only
+  // scorer's fitted weights, the model begins as that scorer plus small encoder terms
+  // instead of having to rediscover them at a fine-tuning learning rate. Throws
+  // kInvalidArgument when the model reads no features or the count differs.
+  void SetFeatureWeights(const std::vector<double>& weights);
 
   // Scores `examples` (all with the same number of choices). With labels (every example's
   // label >= 0) also the mean cross-entropy, returned; else 0. Dropout when `train`.

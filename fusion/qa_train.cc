@@ -61,6 +61,7 @@ class QaTrainTask final : public encoder::TrainTask {
     mc.kg_features = static_cast<int>(retrieval::KgFeatureNames().size());
     model_ = std::make_unique<QaModel>(std::move(enc.model), kg.transe, mc);
     model_->InitFusion(c.seed);
+    if (mc.use_kg_features) model_->SetFeatureWeights(kg.weights.weight);
     for (const std::string& p : c.train_paths) {
       TrainSet s{p, BuildQaExamples(ReadItems(p), kg, tok_, c.examples, c.threads)};
       std::erase_if(s.examples, [](const QaExample& e) { return e.label < 0; });
