@@ -11,6 +11,7 @@
 #include "encoder/error.h"
 #include "encoder/safetensors.h"
 #include "fusion/probe_common.h"
+#include "fusion/qa_cache.h"
 
 namespace spade::fusion {
 
@@ -63,13 +64,13 @@ class QaTrainTask final : public encoder::TrainTask {
     model_->InitFusion(c.seed);
     if (mc.use_kg_features) model_->SetFeatureWeights(kg.weights.weight);
     for (const std::string& p : c.train_paths) {
-      TrainSet s{p, BuildQaExamples(ReadItems(p), kg, tok_, c.examples, c.threads)};
+      TrainSet s{p, CachedQaExamples(p, ReadItems(p), kg, tok_, c.examples, c.threads, c.cache_dir, nullptr)};
       std::erase_if(s.examples, [](const QaExample& e) { return e.label < 0; });
       if (s.examples.empty()) throw Error(ErrorCode::kInvalidArgument, p + ": no question with an answer key");
       total_ += static_cast<int64_t>(s.examples.size());
       train_.push_back(std::move(s));
     }
-    dev_ = BuildQaExamples(ReadItems(c.dev_path), kg, tok_, c.examples, c.threads);
+    dev_ = CachedQaExamples(c.dev_path, ReadItems(c.dev_path), kg, tok_, c.examples, c.threads, c.cache_dir, nullptr);
     for (const QaExample& e : dev_) {
       if (e.label < 0) throw Error(ErrorCode::kInvalidArgument, e.source + ": a dev question without an answer key");
     }

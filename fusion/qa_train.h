@@ -51,6 +51,7 @@ struct QaTrainConfig {
   uint64_t seed = 1;
   int rank = 0;
   int threads = 2;                       // evidence building
+  std::string cache_dir;                 // evidence cache (fusion/qa_cache.h); empty = none
 };
 
 // Builds the examples of `items` (scorer on `threads` threads, then BuildQaExample).

@@ -16,7 +16,7 @@ namespace {
 std::string DefaultWeights() { return std::string(SPADE_DATA_DIR) + "/models/kg_scorer.json"; }
 
 struct TrainFlags {
-  std::string kg = DefaultKgDir(), init, dev, out, weights = DefaultWeights();
+  std::string kg = DefaultKgDir(), init, dev, out, weights = DefaultWeights(), cache = SpadeHome() + "/cache";
   std::vector<std::string> train;
   bool random_init = false, no_paths = false, no_kg_features = false;
   int fusion_layers = 2, path_hidden = 32, batch = 8, seq = 64, threads_data = 2;
@@ -63,7 +63,9 @@ int RunTrain(const TrainFlags& f) {
   c.questions_per_step = f.batch;
   c.seed = f.loop.seed;
   c.threads = f.threads_data;
-  std::fprintf(stderr, "spade train: grounding, paths and features of the questions on %d threads...\n", c.threads);
+  c.cache_dir = f.cache;
+  std::fprintf(stderr, "spade train: grounding, paths and features of the questions on %d threads (cache: %s)...\n",
+               c.threads, c.cache_dir.empty() ? "none" : c.cache_dir.c_str());
   auto task = fusion::MakeQaTrainTask(c, k);
   const encoder::TrainResult r = encoder::RunTrainLoop(task.get(), lc, TerminalTrainProgress());
   std::printf("spade train: %lld steps from %s%s; the best dev model is in %s\n",
@@ -96,6 +98,7 @@ void RegisterTrainCommands(CLI::App& app, int* rc) {
   cmd->add_option("--batch", f->batch, "Questions per step")->capture_default_str();
   cmd->add_option("--seq", f->seq, "Tokens per choice sequence")->capture_default_str();
   cmd->add_option("--data-threads", f->threads_data, "Threads for grounding and paths")->capture_default_str();
+  cmd->add_option("--cache", f->cache, "Evidence cache directory (\"\" = none)")->capture_default_str();
   AddTrainLoopFlags(cmd, &f->loop);
   cmd->callback([f, rc] { *rc = RunTrain(*f); });
 }
