@@ -1,5 +1,6 @@
-// `spade ground | paths | ask | eval | train-kg-scorer` and `spade kg embed`: grounding
-// questions in the KG, the paths between their concepts, and KG-only answering.
+// `spade ground | paths | train-kg-scorer` and `spade kg embed`: grounding questions in the
+// KG, the paths between their concepts, and fitting the KG-only scorer (`spade ask` and
+// `spade eval` are in cmd_answer.cc).
 #include <unistd.h>
 
 #include <algorithm>
@@ -47,12 +48,6 @@ std::unique_ptr<Loaded> Load(const std::string& kg_dir, bool with_embeddings = t
   if (with_embeddings) l->transe = kg::TransE::Load(*l->store);
   l->lemmatizer = retrieval::Lemmatizer::Load();
   return l;
-}
-
-void CheckScorer(const std::string& scorer) {
-  if (scorer != "kg") {
-    throw InvalidArgument("scorer '" + scorer + "' is not available in this build (only 'kg')");
-  }
 }
 
 ordered_json MentionJson(const retrieval::Mention& m) {
@@ -180,111 +175,14 @@ int RunPaths(const PathsFlags& f) {
   return 0;
 }
 
-// ---- spade ask ----
-struct AskFlags {
-  std::string kg;
-  std::string scorer = "kg";
-  std::string weights = DefaultScorerWeights();
-  std::string question;
-  std::string choices;
-  std::string question_concept;
-  size_t show_paths = 3;
-  bool json = false;
-};
-
-data::McqItem ItemFromFlags(const AskFlags& f) {
-  data::McqItem item;
-  item.id = "cli";
-  item.stem = f.question;
-  item.question_concept = f.question_concept;
-  item.source = "--choices";
-  size_t start = 0;
-  while (true) {
-    const size_t bar = f.choices.find('|', start);
-    std::string text = f.choices.substr(start, bar == std::string::npos ? std::string::npos : bar - start);
-    const size_t b = text.find_first_not_of(" \t"), e = text.find_last_not_of(" \t");
-    text = b == std::string::npos ? "" : text.substr(b, e - b + 1);
-    item.choices.push_back({std::string(1, static_cast<char>('A' + item.choices.size() % 26)), text});
-    if (bar == std::string::npos) break;
-    start = bar + 1;
-  }
-  return item;
-}
-
-ordered_json ChoiceJson(const kg::Graph& g, const retrieval::ChoiceResult& c, size_t max_paths) {
-  ordered_json j = {{"label", c.label},       {"text", c.text},
-                    {"score", c.score},       {"probability", c.probability},
-                    {"answer_concepts", ordered_json::array()},
-                    {"num_paths", c.num_paths}, {"paths", ordered_json::array()}};
-  for (const auto& m : c.answer_concepts) j["answer_concepts"].push_back(m.concept_name);
-  for (size_t i = 0; i < c.top_paths.size() && i < max_paths; ++i) j["paths"].push_back(PathJson(g, c.top_paths[i]));
-  return j;
-}
-
-int RunAsk(const AskFlags& f) {
-  CheckScorer(f.scorer);
-  data::McqItem item = ItemFromFlags(f);
-  data::ValidateMcqItem(item, "spade ask");  // before the (slower) KG load
-  auto weights = retrieval::KgScorerWeights::Load(f.weights);
-  auto l = Load(f.kg);
-  retrieval::KgScorer scorer(l->graph, l->lemmatizer, l->embeddings(), std::move(weights));
-  const retrieval::QuestionResult r = scorer.Score(item);
-  const bool any_answer = std::any_of(r.choices.begin(), r.choices.end(),
-                                      [](const auto& c) { return !c.answer_concepts.empty(); });
-  if (r.no_question_concept && !any_answer) {
-    throw NotFound("none of the words of the question or its choices is a concept of the KG at " + f.kg +
-                   " (unknown words?)");
-  }
-  const kg::Graph& g = l->graph;
-  std::vector<size_t> order(r.choices.size());
-  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
-  std::stable_sort(order.begin(), order.end(),
-                   [&](size_t a, size_t b) { return r.choices[a].score > r.choices[b].score; });
-  const auto& best = r.choices[r.predicted];
-  if (f.json) {
-    ordered_json out = {{"question", item.stem}, {"scorer", "kg"},
-                        {"answer", {{"label", best.label}, {"text", best.text}}},
-                        {"question_concepts", ordered_json::array()},
-                        {"choices", ordered_json::array()}};
-    for (const auto& m : best.question_concepts) out["question_concepts"].push_back(m.concept_name);
-    for (size_t i : order) out["choices"].push_back(ChoiceJson(g, r.choices[i], f.show_paths));
-    std::cout << out.dump() << "\n";
-    return 0;
-  }
-  std::printf("question concepts:");
-  for (const auto& m : scorer.grounder().QuestionConcepts(item.stem, item.question_concept)) {
-    std::printf(" %s", m.concept_name.c_str());
-  }
-  if (r.no_question_concept) std::printf(" (none: the KG knows none of the question's words)");
-  std::printf("\n");
-  for (size_t rank = 0; rank < order.size(); ++rank) {
-    const auto& c = r.choices[order[rank]];
-    std::printf("%zu. %-24s p=%.3f  score=%+.3f  paths=%zu%s\n", rank + 1, c.text.c_str(), c.probability,
-                c.score, c.num_paths, c.answer_concepts.empty() ? "  (not in the KG)" : "");
-  }
-  std::printf("answer: %s\n", best.text.c_str());
-  if (best.top_paths.empty()) {
-    std::printf("no path links the question to it within %d hops\n", 3);
-  } else {
-    std::printf("because:\n");
-    for (size_t i = 0; i < best.top_paths.size() && i < f.show_paths; ++i) {
-      std::printf("  %s\n", retrieval::FormatPath(g, best.top_paths[i]).c_str());
-    }
-  }
-  return 0;
-}
-
-// ---- spade eval / train-kg-scorer ----
+// ---- spade train-kg-scorer ----
 struct EvalFlags {
   std::string kg;
-  std::string scorer = "kg";
-  std::string weights = DefaultScorerWeights();
+  std::string weights = DefaultScorerWeights();  // unused: training starts from zero weights
   std::string data;
-  std::string predictions;
-  std::string out;  // train-kg-scorer only
+  std::string out;
   int threads = 2;
   size_t limit = 0;
-  bool json = false;
 };
 
 std::vector<data::McqItem> ReadItems(const EvalFlags& f) {
@@ -292,67 +190,6 @@ std::vector<data::McqItem> ReadItems(const EvalFlags& f) {
   if (f.limit > 0 && items.size() > f.limit) items.resize(f.limit);
   if (items.empty()) throw InvalidArgument(f.data + ": no questions");
   return items;
-}
-
-double Percentile(std::vector<double> v, double p) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  const size_t i = std::min(v.size() - 1, static_cast<size_t>(p * (v.size() - 1) + 0.5));
-  return v[i];
-}
-
-int RunEval(const EvalFlags& f) {
-  CheckScorer(f.scorer);
-  const std::vector<data::McqItem> items = ReadItems(f);
-  auto weights = retrieval::KgScorerWeights::Load(f.weights);
-  const auto t0 = std::chrono::steady_clock::now();
-  auto l = Load(f.kg);
-  retrieval::KgScorer scorer(l->graph, l->lemmatizer, l->embeddings(), std::move(weights));
-  const double load_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  std::vector<retrieval::QuestionResult> results;
-  const auto t1 = std::chrono::steady_clock::now();
-  const retrieval::EvalReport rep = retrieval::EvaluateKgScorer(scorer, items, f.threads, &results);
-  const double run_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count();
-  if (!f.predictions.empty()) {
-    const std::string tmp = f.predictions + ".tmp";
-    std::ofstream out(tmp);
-    if (!out) throw IOError("cannot write " + tmp);
-    for (size_t i = 0; i < items.size(); ++i) {
-      const auto& r = results[i];
-      ordered_json j = {{"id", items[i].id}, {"prediction", r.choices[r.predicted].label}};
-      if (!items[i].answer_key.empty()) {
-        j["answer_key"] = items[i].answer_key;
-        j["correct"] = r.predicted == items[i].answer_index();
-      }
-      j["choices"] = ordered_json::array();
-      for (const auto& c : r.choices) j["choices"].push_back(ChoiceJson(l->graph, c, 3));
-      out << j.dump() << "\n";
-    }
-    out.close();
-    if (!out || std::rename(tmp.c_str(), f.predictions.c_str()) != 0) throw IOError("cannot write " + f.predictions);
-  }
-  ordered_json report = {{"accuracy", rep.accuracy()},
-                         {"n", rep.n},
-                         {"scorer", "kg"},
-                         {"correct", rep.correct},
-                         {"with_answer_key", rep.with_key},
-                         {"no_question_concept", rep.no_question_concept},
-                         {"no_answer_concept", rep.no_answer_concept},
-                         {"no_path", rep.no_path},
-                         {"embeddings", l->transe.has_value()},
-                         {"seconds_per_question", {{"mean", run_s / rep.n},
-                                                   {"p50", Percentile(rep.seconds, 0.5)},
-                                                   {"p99", Percentile(rep.seconds, 0.99)}}},
-                         {"threads", f.threads},
-                         {"load_seconds", load_s},
-                         {"data", f.data},
-                         {"kg", f.kg}};
-  if (f.json) {
-    std::cout << report.dump() << "\n";
-  } else {
-    std::cout << report.dump(2) << "\n";
-  }
-  return 0;
 }
 
 int RunTrainScorer(const EvalFlags& f) {
@@ -471,32 +308,6 @@ void RegisterRetrievalCommands(CLI::App& app, int* rc) {
   auto* pj = paths->add_flag("--json", pf->json, "JSON output");
   paths->add_flag("--dot", pf->dot, "Graphviz DOT output")->excludes(pj);
   paths->callback([pf, rc] { *rc = RunPaths(*pf); });
-
-  auto af = std::make_shared<AskFlags>();
-  af->kg = DefaultKgDir();
-  CLI::App* ask = app.add_subcommand("ask", "Rank the choices of a question and show the paths behind the answer");
-  ask->add_option("--kg", af->kg, "KG directory")->capture_default_str();
-  ask->add_option("--scorer", af->scorer, "kg (the KG-only scorer)")->capture_default_str();
-  ask->add_option("--scorer-weights", af->weights, "KG scorer weights (JSON)")->capture_default_str();
-  ask->add_option("QUESTION", af->question, "The question")->required();
-  ask->add_option("--choices", af->choices, "Choices separated by '|', e.g. \"shovel|spoon|excavator\"")->required();
-  ask->add_option("--question-concept", af->question_concept, "The question's main concept, if known");
-  ask->add_option("--paths", af->show_paths, "Paths shown for the answer")->capture_default_str();
-  ask->add_flag("--json", af->json, "JSON output");
-  ask->callback([af, rc] { *rc = RunAsk(*af); });
-
-  auto ef = std::make_shared<EvalFlags>();
-  ef->kg = DefaultKgDir();
-  CLI::App* eval = app.add_subcommand("eval", "Accuracy on a CommonsenseQA-style jsonl file (JSON report)");
-  eval->add_option("--kg", ef->kg, "KG directory")->capture_default_str();
-  eval->add_option("--scorer", ef->scorer, "kg (the KG-only scorer)")->capture_default_str();
-  eval->add_option("--scorer-weights", ef->weights, "KG scorer weights (JSON)")->capture_default_str();
-  eval->add_option("--data", ef->data, "Questions (.jsonl or .jsonl.gz)")->required();
-  eval->add_option("--predictions", ef->predictions, "Write one JSON line per question here");
-  eval->add_option("--threads", ef->threads, "Worker threads")->check(CLI::Range(1, 64))->capture_default_str();
-  eval->add_option("--limit", ef->limit, "Only the first N questions (0 = all)");
-  eval->add_flag("--json", ef->json, "Compact one-line JSON");
-  eval->callback([ef, rc] { *rc = RunEval(*ef); });
 
   auto tf = std::make_shared<EvalFlags>();
   tf->kg = DefaultKgDir();

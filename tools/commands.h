@@ -15,6 +15,7 @@ std::string DefaultKgDir();
 void RegisterKgCommands(CLI::App& app, int* rc);
 void RegisterCorpusCommands(CLI::App& app, int* rc);
 void RegisterRetrievalCommands(CLI::App& app, int* rc);
+void RegisterAnswerCommands(CLI::App& app, int* rc);
 void RegisterEncoderCommands(CLI::App& app, int* rc);
 void RegisterLmCommands(CLI::App& app, int* rc);
 void RegisterPretrainCommands(CLI::App& app, int* rc);

@@ -27,6 +27,7 @@ int main(int argc, char** argv) {
   spade::tools::RegisterKgCommands(app, &rc);
   spade::tools::RegisterCorpusCommands(app, &rc);
   spade::tools::RegisterRetrievalCommands(app, &rc);
+  spade::tools::RegisterAnswerCommands(app, &rc);
   spade::tools::RegisterEncoderCommands(app, &rc);
   spade::tools::RegisterLmCommands(app, &rc);
   spade::tools::RegisterPretrainCommands(app, &rc);

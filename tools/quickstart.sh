@@ -30,8 +30,8 @@ for concept in shovel flower; do
 done
 
 echo
-echo "== spade kg embed (TransE, 50 epochs as the shipped scorer was fitted with; both cores)"
-$spade kg embed --kg "$KG" --epochs 50
+echo "== spade kg embed (TransE, 50 epochs, one thread and seed 1: the vectors the shipped QA model was trained with)"
+$spade kg embed --kg "$KG" --epochs 50 --threads 1 --seed 1
 
 for q in "I dug the ground to plant flowers. What did I dig with?" \
          "I dug the ground to build a house. What did I dig with?"; do

@@ -7,6 +7,7 @@
 # DATA holds qa/csqa/{train,dev}.jsonl; the KG is $SPADE_HOME/kg (quick start) with TransE
 # vectors from `spade kg embed --threads 1`. Results: OUT/<row>/log.jsonl (eval lines) and
 # OUT/<row>/best/best.json. SEED (default 1) picks the seed; rows get "-s<seed>" beyond 1.
+# ROWS="all encoder" runs only those rows; STEPS (default 1500) the steps.
 set -euo pipefail
 spade=$1 data=$2 out=$3 lane=${4:-0} nlanes=${5:-1}
 seed=${SEED:-1}
@@ -22,6 +23,7 @@ rows=(
 i=0
 for r in "${rows[@]}"; do
   name=${r%%|*} flags=${r#*|}
+  if [[ -n ${ROWS:-} && " $ROWS " != *" $name "* ]]; then continue; fi
   if (( i++ % nlanes != lane )); then continue; fi
   tag=$name
   [[ $seed != 1 ]] && tag=$tag-s$seed
