@@ -3,6 +3,8 @@
 // tiny GPT-2 for the LM scorer.
 #include <gtest/gtest.h>
 
+#include <filesystem>
+
 #include <nlohmann/json.hpp>
 
 #include "encoder/gpt2.h"
@@ -107,6 +109,37 @@ TEST_F(AnswerCli, AskWithTheModelScorerExplains) {
   r = Run("eval --json --scorer model --model " + qa() + " --kg " + kg() + " --data " + questions());
   ASSERT_EQ(r.rc, 0) << r.err;
   EXPECT_EQ(nlohmann::json::parse(r.out)["scorer"], "model");
+}
+
+// `spade train` end to end: a few steps from the tiny model's encoder, the evidence cached
+// (and read back by a second run), then the trained directory answers through `eval`.
+TEST_F(AnswerCli, TrainThenEvalTheTrainedModel) {
+  const std::string out = *dir_ / "trained", cache = *dir_ / "cache";
+  const std::string train = "train --kg " + kg() + " --init " + qa() + " --train " + questions() + " --dev " +
+                            questions() + " --steps 4 --batch 2 --seq 48 --eval-every 2 --save-every 2 --threads 1" +
+                            " --data-threads 1 --cache " + cache + " --out ";
+  RunResult r = Run(train + out);
+  ASSERT_EQ(r.rc, 0) << r.err;
+  EXPECT_NE(r.out.find("held-out dev_accuracy"), std::string::npos) << r.out;
+  EXPECT_TRUE(std::filesystem::exists(out + "/spade.json"));
+  EXPECT_TRUE(std::filesystem::exists(out + "/best/best.json"));
+  size_t cached = 0;
+  for (const auto& e : std::filesystem::directory_iterator(cache)) cached += e.path().extension() == ".qaex";
+  EXPECT_EQ(cached, 1u);  // train and dev are the same file here: one key
+  r = Run(train + *dir_ / "trained2");
+  ASSERT_EQ(r.rc, 0) << r.err;
+  r = Run("eval --json --scorer model --model " + out + " --kg " + kg() + " --data " + questions());
+  ASSERT_EQ(r.rc, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["scorer"], "model");
+  EXPECT_EQ(j["n"], 3);
+  // A bad training file is a clear error naming it, and no model is written.
+  WriteFile(*dir_ / "bad.jsonl", "{not json\n");
+  r = Run("train --kg " + kg() + " --init " + qa() + " --train " + *dir_ / "bad.jsonl" + " --dev " + questions() +
+          " --steps 2 --seq 48 --threads 1 --out " + *dir_ / "never");
+  EXPECT_NE(r.rc, 0);
+  EXPECT_NE(r.err.find("bad.jsonl:1"), std::string::npos) << r.err;
+  EXPECT_FALSE(std::filesystem::exists(*dir_ / "never/spade.json"));
 }
 
 TEST_F(AnswerCli, ModelScorerWithAnotherKgIsAClearError) {
