@@ -8,7 +8,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "tests/retrieval/test_graphs.h"
+#include "tests/fusion/dig_knowledge.h"
 #include "tests/test_util.h"
 
 namespace spade::fusion {
@@ -17,11 +17,6 @@ namespace {
 using spade::testing::TempDir;
 using spade::testing::WriteFile;
 
-const retrieval::Lemmatizer& Wn() {
-  static const retrieval::Lemmatizer lem = retrieval::Lemmatizer::Load();
-  return lem;
-}
-
 class QaCacheTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -29,16 +24,6 @@ class QaCacheTest : public ::testing::Test {
     std::filesystem::copy_file(std::string(SPADE_SOURCE_DIR) + "/data/tokenizers/bert-base-uncased-vocab.txt",
                                d_.path() + "/tok/vocab.txt");
     tok_ = encoder::LoadTextTokenizer(d_.path() + "/tok");
-    kg::TransEOptions o;
-    o.dim = 8;
-    o.epochs = 5;
-    o.threads = 1;
-    transe_ = kg::TransE::Train(graph_, o);
-    k_.graph = &graph_;
-    k_.lemmatizer = &Wn();
-    k_.transe = &transe_;
-    k_.weights = retrieval::KgScorerWeights::Zero();
-    k_.identity = ComputeKgIdentity(graph_, &transe_);
     data_ = d_.path() + "/q.jsonl";
     WriteFile(data_, Line("I dug the ground to plant flowers. What did I dig with?", "spoon", "shovel") +
                          Line("Where do flowers grow?", "garden", "bird"));
@@ -55,9 +40,8 @@ class QaCacheTest : public ::testing::Test {
     return "";
   }
   TempDir d_;
-  kg::Graph graph_ = retrieval::testing::DigGraph();
-  kg::TransE transe_;
-  QaKnowledge k_;
+  testing::DigKnowledge dig_{5};
+  QaKnowledge& k_ = dig_.k;
   encoder::TextTokenizer tok_;
   std::string data_;
 };

@@ -10,7 +10,7 @@
 
 #include "encoder/checkpoint.h"
 #include "encoder/error.h"
-#include "tests/retrieval/test_graphs.h"
+#include "tests/fusion/dig_knowledge.h"
 #include "tests/test_util.h"
 
 namespace spade::fusion {
@@ -18,11 +18,6 @@ namespace {
 
 using spade::testing::TempDir;
 using spade::testing::WriteFile;
-
-const retrieval::Lemmatizer& Wn() {
-  static const retrieval::Lemmatizer lem = retrieval::Lemmatizer::Load();
-  return lem;
-}
 
 void WriteTinyEncoder(const std::string& dir) {
   std::filesystem::create_directories(dir);
@@ -68,16 +63,6 @@ class QaTrainTest : public ::testing::Test {
     WriteFile(d_.path() + "/train.jsonl", train);
     WriteFile(d_.path() + "/dev.jsonl", Line("d0", "I dug the ground to build a house. What did I dig with?",
                                              {"fork", "excavator", "goose"}, 'B'));
-    kg::TransEOptions o;
-    o.dim = 8;
-    o.epochs = 20;
-    o.threads = 1;
-    transe_ = kg::TransE::Train(graph_, o);
-    k_.graph = &graph_;
-    k_.lemmatizer = &Wn();
-    k_.transe = &transe_;
-    k_.weights = retrieval::KgScorerWeights::Zero();
-    k_.identity = ComputeKgIdentity(graph_, &transe_);
   }
   QaTrainConfig Config(const std::string& out) const {
     QaTrainConfig c;
@@ -110,9 +95,10 @@ class QaTrainTest : public ::testing::Test {
     return w;
   }
   TempDir d_;
-  kg::Graph graph_ = retrieval::testing::DigGraph();
-  kg::TransE transe_;
-  QaKnowledge k_;
+  testing::DigKnowledge dig_;
+  const kg::Graph& graph_ = dig_.graph;
+  const kg::TransE& transe_ = dig_.transe;
+  QaKnowledge& k_ = dig_.k;
 };
 
 TEST_F(QaTrainTest, InterruptedAndResumedEqualsUninterrupted) {
