@@ -1,6 +1,8 @@
 #include "data/line_reader.h"
 
 #include <gtest/gtest.h>
+
+#include "tests/data/gzip_util.h"
 #include <zlib.h>
 
 #include <vector>
@@ -15,20 +17,7 @@ namespace {
 using testing::TempDir;
 using testing::WriteFile;
 
-std::string Gzip(const std::string& text) {
-  uLongf bound = compressBound(static_cast<uLong>(text.size())) + 64;
-  std::string out(bound, '\0');
-  z_stream zs{};
-  deflateInit2(&zs, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY);
-  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(text.data()));
-  zs.avail_in = static_cast<uInt>(text.size());
-  zs.next_out = reinterpret_cast<Bytef*>(out.data());
-  zs.avail_out = static_cast<uInt>(out.size());
-  deflate(&zs, Z_FINISH);
-  out.resize(zs.total_out);
-  deflateEnd(&zs);
-  return out;
-}
+using testing::Gzip;
 
 std::vector<std::string> ReadAll(const std::string& path) {
   LineReader r(path);

@@ -1,6 +1,8 @@
 #include "data/mcq_formats.h"
 
 #include <gtest/gtest.h>
+
+#include "tests/data/gzip_util.h"
 #include <zlib.h>
 
 #include <functional>
@@ -41,20 +43,7 @@ const char* kCsqaLine =
 const char* kObqaLine =
     R"({"id": "7-980", "question": {"stem": "The sun is responsible for", "choices": [{"text": "puppies learning new tricks", "label": "A"}, {"text": "children growing up and getting old", "label": "B"}, {"text": "flowers wilting in a vase", "label": "C"}, {"text": "plants sprouting, blooming and wilting", "label": "D"}]}, "answerKey": "D"})";
 
-std::string Gzip(const std::string& text) {
-  uLongf bound = compressBound(static_cast<uLong>(text.size())) + 64;
-  std::string out(bound, '\0');
-  z_stream zs{};
-  deflateInit2(&zs, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY);
-  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(text.data()));
-  zs.avail_in = static_cast<uInt>(text.size());
-  zs.next_out = reinterpret_cast<Bytef*>(out.data());
-  zs.avail_out = static_cast<uInt>(out.size());
-  deflate(&zs, Z_FINISH);
-  out.resize(zs.total_out);
-  deflateEnd(&zs);
-  return out;
-}
+using testing::Gzip;
 
 // The message of the spade::Error `f` throws, or "" when it throws none.
 std::string ErrorOf(const std::function<void()>& f) {
