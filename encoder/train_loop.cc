@@ -170,7 +170,8 @@ TrainResult RunTrainLoop(TrainTask* task, const TrainLoopConfig& cfg, const Prog
   int64_t window_tokens = 0;
   const int64_t first = step;
   for (ParamArena* a : arenas) a->ZeroGrad();
-  while (step < cfg.steps) {
+  bool stopped = step < cfg.steps && task->ShouldStop();  // a resumed run that had stopped
+  while (!stopped && step < cfg.steps) {
     Metrics m = task->ForwardBackward(step);
     CheckFinite(m, step + 1);
     AllReduceGradients(arenas);  // <- the step's gradients are complete here
@@ -213,12 +214,17 @@ TrainResult RunTrainLoop(TrainTask* task, const TrainLoopConfig& cfg, const Prog
       nlohmann::json line = {{"step", step}, {"eval", MetricsJson(e)}};
       AppendJson(log, line);
       if (last) result.final_eval = e;
+      if (!last && task->ShouldStop()) {
+        stopped = true;
+        result.final_eval = e;
+      }
     }
-    if ((cfg.save_every > 0 && step % cfg.save_every == 0) || last) {
+    if ((cfg.save_every > 0 && step % cfg.save_every == 0) || last || stopped) {
       SaveTrainCheckpoint(ckpt, arenas, optimizers, step, fingerprint);
     }
   }
   if (first == cfg.steps) result.final_eval = task->Evaluate();
+  result.stopped_early = stopped;
   task->SaveModel(cfg.out_dir);
   result.steps_run = step - first;
   return result;

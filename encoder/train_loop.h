@@ -42,6 +42,10 @@ class TrainTask {
   virtual void AfterUpdate() {}
   // Held-out metrics (no gradient, dropout off).
   virtual Metrics Evaluate() = 0;
+  // Asked after each evaluation and once before the first step: true ends the run early
+  // (early stopping); the loop then checkpoints and saves the model as at the last step. A
+  // task that stops must answer true again after a --resume of the stopped run.
+  virtual bool ShouldStop() const { return false; }
   // The finished model in its user-facing layout (config.json, model.safetensors, tokenizer).
   virtual void SaveModel(const std::string& dir) const = 0;
   // Non-padding tokens in one step's batch, for tokens/s.
@@ -71,6 +75,7 @@ using ProgressCallback = std::function<void(const TrainProgress&)>;
 struct TrainResult {
   int64_t steps_run = 0;      // updates done by this call (after any resume)
   int64_t resumed_from = 0;   // 0 = fresh start
+  bool stopped_early = false; // the task's ShouldStop ended the run before cfg.steps
   Metrics final_eval;
 };
 

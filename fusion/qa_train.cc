@@ -85,7 +85,9 @@ class QaTrainTask final : public encoder::TrainTask {
     info_.model = mc;
     info_.examples = c.examples;
     info_.kg = kg.identity;
-    ReadBest();
+    // A fresh run ignores what an earlier run left (its first evaluation overwrites OUT/best;
+    // the loop refuses a directory holding a checkpoint without --resume). Nothing is deleted.
+    if (c.resume) ReadBest();
   }
 
   std::vector<encoder::ParamArena*> Arenas() override {
@@ -149,8 +151,15 @@ class QaTrainTask final : public encoder::TrainTask {
     const double acc = static_cast<double>(correct) / n;
     if (acc > best_accuracy_) {
       best_accuracy_ = acc;
+      since_best_ = 0;
       SaveBest(acc);
+    } else {
+      ++since_best_;
     }
+    stopped_ = c_.patience > 0 && since_best_ >= c_.patience;
+    std::filesystem::create_directories(c_.out_dir);
+    encoder::WriteFileAtomic(c_.out_dir + "/early_stop.json",
+                             nlohmann::json{{"evaluations_since_best", since_best_}, {"stopped", stopped_}}.dump() + "\n");
     return {{"dev_accuracy", acc}, {"dev_loss", loss / n}, {"best_dev_accuracy", best_accuracy_}};
   }
 
@@ -166,6 +175,7 @@ class QaTrainTask final : public encoder::TrainTask {
     }
     SaveQaModel(*model_, tok_, Info(best_accuracy_), dir);
   }
+  bool ShouldStop() const override { return stopped_; }
   int64_t TokensPerStep() const override { return tokens_ > 0 ? tokens_ : c_.questions_per_step * 5 * 32; }
   std::string Fingerprint() const override { return fingerprint_; }
 
@@ -197,11 +207,22 @@ class QaTrainTask final : public encoder::TrainTask {
   }
   void ReadBest() {
     std::ifstream in(c_.out_dir + "/best/best.json");
-    if (!in) return;
+    if (in) {
+      try {
+        best_accuracy_ = nlohmann::json::parse(in).at("dev_accuracy").get<double>();
+      } catch (const nlohmann::json::exception&) {
+        best_accuracy_ = -1;  // unreadable: the next evaluation rewrites it
+      }
+    }
+    std::ifstream es(c_.out_dir + "/early_stop.json");
+    if (!es) return;
     try {
-      best_accuracy_ = nlohmann::json::parse(in).at("dev_accuracy").get<double>();
+      const nlohmann::json j = nlohmann::json::parse(es);
+      since_best_ = j.at("evaluations_since_best").get<int>();
+      stopped_ = j.at("stopped").get<bool>();
     } catch (const nlohmann::json::exception&) {
-      best_accuracy_ = -1;  // unreadable: the next evaluation rewrites it
+      since_best_ = 0;
+      stopped_ = false;
     }
   }
 
@@ -214,6 +235,8 @@ class QaTrainTask final : public encoder::TrainTask {
   QaBatchState state_;
   QaModelInfo info_;
   double best_accuracy_ = -1;
+  int since_best_ = 0;
+  bool stopped_ = false;
   int64_t tokens_ = 0;
   std::string fingerprint_;
 };

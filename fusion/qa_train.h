@@ -8,10 +8,11 @@
 // never mixes choice counts (CommonsenseQA 5, OpenBookQA 4, Social IQa 3) and is a pure
 // function of (seed, step, rank).
 //
-// Model selection on dev ("early stopping"): every evaluation whose dev accuracy beats the
-// best so far writes OUT/best/ (atomically, with its step and accuracy); the final model in
-// OUT/ is the best one, not the last. A resumed run reads OUT/best/spade.json back, so its
-// choice is the same as an uninterrupted run's.
+// Model selection on dev and early stopping: every evaluation whose dev accuracy beats the
+// best so far writes OUT/best/ (atomically, with its accuracy); the final model in OUT/ is the
+// best one, not the last. With `patience` K, the run stops after K evaluations in a row
+// without a better accuracy. OUT/early_stop.json keeps the count, so a resumed run (best
+// accuracy from OUT/best/best.json) selects and stops as an uninterrupted one would.
 #pragma once
 
 #include <cstdint>
@@ -52,6 +53,10 @@ struct QaTrainConfig {
   int rank = 0;
   int threads = 2;                       // evidence building
   std::string cache_dir;                 // evidence cache (fusion/qa_cache.h); empty = none
+  int patience = 0;                      // stop after this many evaluations without a better
+                                         // dev accuracy (0 = run every step)
+  bool resume = false;                   // continue OUT/best and the patience count (a fresh
+                                         // run ignores them)
 };
 
 // Builds the examples of `items` (scorer on `threads` threads, then BuildQaExample).

@@ -19,7 +19,7 @@ struct TrainFlags {
   std::string kg = DefaultKgDir(), init, dev, out, weights = DefaultWeights(), cache = SpadeHome() + "/cache";
   std::vector<std::string> train;
   bool random_init = false, no_paths = false, no_kg_features = false;
-  int fusion_layers = 2, path_hidden = 32, batch = 8, seq = 64, threads_data = 2;
+  int fusion_layers = 2, path_hidden = 32, batch = 8, seq = 64, threads_data = 2, patience = 0;
   float dropout = 0.1f;
   TrainLoopFlags loop = [] {
     TrainLoopFlags l;
@@ -64,13 +64,15 @@ int RunTrain(const TrainFlags& f) {
   c.seed = f.loop.seed;
   c.threads = f.threads_data;
   c.cache_dir = f.cache;
+  c.patience = f.patience;
+  c.resume = f.loop.resume;
   std::fprintf(stderr, "spade train: grounding, paths and features of the questions on %d threads (cache: %s)...\n",
                c.threads, c.cache_dir.empty() ? "none" : c.cache_dir.c_str());
   auto task = fusion::MakeQaTrainTask(c, k);
   const encoder::TrainResult r = encoder::RunTrainLoop(task.get(), lc, TerminalTrainProgress());
-  std::printf("spade train: %lld steps from %s%s; the best dev model is in %s\n",
+  std::printf("spade train: %lld steps from %s%s%s; the best dev model is in %s\n",
               static_cast<long long>(r.steps_run), f.init.c_str(), f.random_init ? " (random init)" : "",
-              f.out.c_str());
+              r.stopped_early ? " (stopped early: no better dev accuracy)" : "", f.out.c_str());
   PrintHeldOut(r.final_eval);
   return 0;
 }
@@ -98,6 +100,8 @@ void RegisterTrainCommands(CLI::App& app, int* rc) {
   cmd->add_option("--batch", f->batch, "Questions per step")->capture_default_str();
   cmd->add_option("--seq", f->seq, "Tokens per choice sequence")->capture_default_str();
   cmd->add_option("--data-threads", f->threads_data, "Threads for grounding and paths")->capture_default_str();
+  cmd->add_option("--patience", f->patience, "Stop after this many evaluations without a better dev accuracy (0 = never)")
+      ->capture_default_str();
   cmd->add_option("--cache", f->cache, "Evidence cache directory (\"\" = none)")->capture_default_str();
   AddTrainLoopFlags(cmd, &f->loop);
   cmd->callback([f, rc] { *rc = RunTrain(*f); });

@@ -113,13 +113,44 @@ TEST_F(QaTrainTest, InterruptedAndResumedEqualsUninterrupted) {
     half.optimizer.total_steps = 8;
     encoder::RunTrainLoop(first.get(), half);
   }
-  auto resumed = MakeQaTrainTask(Config(b), k_);
+  QaTrainConfig rc = Config(b);
+  rc.resume = true;
+  auto resumed = MakeQaTrainTask(rc, k_);
   const encoder::TrainResult r = encoder::RunTrainLoop(resumed.get(), Loop(b, true));
   EXPECT_EQ(r.resumed_from, 4);
   EXPECT_EQ(Weights(whole.get()), Weights(resumed.get()));
   EXPECT_TRUE(std::filesystem::exists(a + "/best/spade.json"));
   EXPECT_TRUE(std::filesystem::exists(a + "/spade.json"));
   EXPECT_TRUE(std::filesystem::exists(a + "/vocab.txt"));
+}
+
+TEST_F(QaTrainTest, PatienceStopsEarlyAndAResumedStoppedRunStaysStopped) {
+  const std::string out = d_.path() + "/p";
+  QaTrainConfig c = Config(out);
+  c.patience = 1;
+  encoder::TrainLoopConfig lc = Loop(out, false);
+  lc.eval_every = 2;
+  lc.optimizer.lr = 1e-9f;  // no evaluation can beat the first one
+  auto task = MakeQaTrainTask(c, k_);
+  const encoder::TrainResult r = encoder::RunTrainLoop(task.get(), lc);
+  EXPECT_TRUE(r.stopped_early);
+  EXPECT_EQ(r.steps_run, 4);  // evaluations at 2 (the best) and 4 (not better): stop
+  EXPECT_TRUE(std::filesystem::exists(out + "/spade.json"));
+  const std::vector<float> w = Weights(task.get());
+  c.resume = true;
+  lc.resume = true;
+  auto again = MakeQaTrainTask(c, k_);
+  const encoder::TrainResult r2 = encoder::RunTrainLoop(again.get(), lc);
+  EXPECT_TRUE(r2.stopped_early);
+  EXPECT_EQ(r2.steps_run, 0);
+  EXPECT_EQ(Weights(again.get()), w);
+  // Without --resume the directory is refused and nothing of the stopped run is lost.
+  c.resume = false;
+  lc.resume = false;
+  auto fresh = MakeQaTrainTask(c, k_);
+  EXPECT_THROW(encoder::RunTrainLoop(fresh.get(), lc), encoder::Error);
+  EXPECT_TRUE(std::filesystem::exists(out + "/best/spade.json"));
+  EXPECT_TRUE(std::filesystem::exists(out + "/early_stop.json"));
 }
 
 TEST_F(QaTrainTest, SavedModelLoadsBackAndScoresTheSame) {
