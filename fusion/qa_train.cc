@@ -8,6 +8,7 @@
 
 #include "data/error.h"
 #include "data/mcq_formats.h"
+#include "encoder/distill.h"
 #include "encoder/error.h"
 #include "encoder/safetensors.h"
 #include "fusion/probe_common.h"
@@ -47,7 +48,7 @@ struct TrainSet {
 
 class QaTrainTask final : public encoder::TrainTask {
  public:
-  QaTrainTask(const QaTrainConfig& c, const QaKnowledge& kg) : c_(c) {
+  QaTrainTask(const QaTrainConfig& c, const QaKnowledge& kg) : c_(c), kg_transe_(kg.transe) {
     if (c.questions_per_step <= 0) throw Error(ErrorCode::kInvalidArgument, "questions per step must be positive");
     if (c.train_paths.empty()) throw Error(ErrorCode::kInvalidArgument, "no training file (--train)");
     ProbeEncoder enc = LoadProbeEncoder(c.init_dir, encoder::HeadsConfig{}, c.random_init, c.seed);
@@ -80,7 +81,8 @@ class QaTrainTask final : public encoder::TrainTask {
                          {"questions", total_}, {"q_per_step", c.questions_per_step},
                          {"seed", c.seed},     {"max_seq", c.examples.max_seq},
                          {"fusion_layers", mc.fusion_layers}, {"paths", mc.use_paths},
-                         {"features", mc.use_kg_features}, {"kg", kg.identity.names_sha256}};
+                         {"features", mc.use_kg_features}, {"kg", kg.identity.names_sha256},
+                         {"teacher", c.teacher_dir}, {"soft_weight", c.soft_weight}, {"temperature", c.temperature}};
     fingerprint_ = fp.dump();
     info_.model = mc;
     info_.examples = c.examples;
@@ -88,6 +90,7 @@ class QaTrainTask final : public encoder::TrainTask {
     // A fresh run ignores what an earlier run left (its first evaluation overwrites OUT/best;
     // the loop refuses a directory holding a checkpoint without --resume). Nothing is deleted.
     if (c.resume) ReadBest();
+    if (!c.teacher_dir.empty()) LoadTeacher();
   }
 
   std::vector<encoder::ParamArena*> Arenas() override {
@@ -115,8 +118,18 @@ class QaTrainTask final : public encoder::TrainTask {
     for (const QaExample* e : batch) {
       for (const QaChoice& ch : e->choices) tokens_ += static_cast<int64_t>(ch.ids.size());
     }
-    const float loss =
-        model_->Forward(batch, true, encoder::DrawSeed(c_.seed, step, c_.rank, 1 << 20), &state_);
+    float loss = model_->Forward(batch, true, encoder::DrawSeed(c_.seed, step, c_.rank, 1 << 20), &state_);
+    double kl = 0;
+    if (teacher_) {
+      // The point where the student's choice-score gradient gets the teacher's soft targets.
+      teacher_->model->Forward(batch, false, 0, &teacher_state_);
+      encoder::Matrix d_soft;
+      const std::vector<float> rows(static_cast<size_t>(state_.questions), 1.0f);
+      kl = encoder::SoftTargetKl(state_.scores, teacher_state_.scores, c_.temperature, rows, &d_soft);
+      const float w = c_.soft_weight;
+      state_.d_scores = w * d_soft + (1.0f - w) * state_.d_scores;
+      loss = w * static_cast<float>(kl) + (1.0f - w) * loss;
+    }
     int correct = 0;
     for (int q = 0; q < state_.questions; ++q) {
       Eigen::Index best = 0;
@@ -124,7 +137,9 @@ class QaTrainTask final : public encoder::TrainTask {
       correct += best == batch[static_cast<size_t>(q)]->label;
     }
     model_->Backward(&state_);
-    return {{"loss", loss}, {"train_accuracy", static_cast<double>(correct) / c_.questions_per_step}};
+    encoder::Metrics m = {{"loss", loss}, {"train_accuracy", static_cast<double>(correct) / c_.questions_per_step}};
+    if (teacher_) m.push_back({"distill_kl", kl});
+    return m;
   }
 
   encoder::Metrics Evaluate() override {
@@ -191,6 +206,19 @@ class QaTrainTask final : public encoder::TrainTask {
     }
     return v;
   }
+  void LoadTeacher() {
+    teacher_ = std::make_unique<LoadedQaModel>(LoadQaModel(c_.teacher_dir, kg_transe_, info_.kg));
+    const bool same_tok = teacher_->tok.vocab_size == tok_.vocab_size && teacher_->tok.kind == tok_.kind &&
+                          teacher_->tok.encode("a shovel is used for digging") == tok_.encode("a shovel is used for digging");
+    const QaExampleOptions& t = teacher_->info.examples;
+    if (!same_tok || t.max_seq != c_.examples.max_seq || t.max_pairs != c_.examples.max_pairs ||
+        t.max_paths_per_pair != c_.examples.max_paths_per_pair) {
+      throw Error(ErrorCode::kInvalidArgument,
+                  c_.teacher_dir + ": the teacher's tokenizer or example options (--seq " + std::to_string(t.max_seq) +
+                      ") differ from the student's (" + c_.init_dir + ", --seq " +
+                      std::to_string(c_.examples.max_seq) + "): distillation needs the same inputs for both");
+    }
+  }
   QaModelInfo Info(double acc) const {
     QaModelInfo i = info_;
     i.note = "spade train, init " + c_.init_dir + (c_.random_init ? " (random init)" : "") + ", seed " +
@@ -234,6 +262,9 @@ class QaTrainTask final : public encoder::TrainTask {
   int64_t total_ = 0;
   QaBatchState state_;
   QaModelInfo info_;
+  const kg::TransE* kg_transe_ = nullptr;
+  std::unique_ptr<LoadedQaModel> teacher_;
+  QaBatchState teacher_state_;
   double best_accuracy_ = -1;
   int since_best_ = 0;
   bool stopped_ = false;

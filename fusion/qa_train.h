@@ -57,6 +57,15 @@ struct QaTrainConfig {
                                          // dev accuracy (0 = run every step)
   bool resume = false;                   // continue OUT/best and the patience count (a fresh
                                          // run ignores them)
+  // Task-specific distillation (TinyBERT's second stage, prediction layer): a trained QA
+  // model directory whose choice scores the student also matches. Loss =
+  //   soft_weight * KL(softmax(teacher/T) || softmax(student/T)) * T^2
+  //   + (1 - soft_weight) * cross-entropy with the labels.
+  // The teacher reads the student's examples, so both must share the tokenizer and the
+  // example options; empty = no teacher.
+  std::string teacher_dir;
+  float soft_weight = 0.5f;
+  float temperature = 2.0f;
 };
 
 // Builds the examples of `items` (scorer on `threads` threads, then BuildQaExample).
@@ -65,7 +74,8 @@ std::vector<QaExample> BuildQaExamples(const std::vector<data::McqItem>& items, 
                                        int threads);
 
 // Throws encoder::Error naming the file for unreadable data, a dev set without answer keys,
-// or an encoder directory that does not load.
+// an encoder directory that does not load, or a teacher whose tokenizer or example options
+// differ from the student's.
 std::unique_ptr<encoder::TrainTask> MakeQaTrainTask(const QaTrainConfig& config, const QaKnowledge& kg);
 
 }  // namespace spade::fusion

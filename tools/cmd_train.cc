@@ -20,7 +20,8 @@ struct TrainFlags {
   std::vector<std::string> train;
   bool random_init = false, no_paths = false, no_kg_features = false;
   int fusion_layers = 2, path_hidden = 32, batch = 8, seq = 64, threads_data = 2, patience = 0;
-  float dropout = 0.1f;
+  float dropout = 0.1f, soft_weight = 0.5f, temperature = 2.0f;
+  std::string teacher;
   TrainLoopFlags loop = [] {
     TrainLoopFlags l;
     l.warmup = 0.1f;
@@ -65,6 +66,9 @@ int RunTrain(const TrainFlags& f) {
   c.threads = f.threads_data;
   c.cache_dir = f.cache;
   c.patience = f.patience;
+  c.teacher_dir = f.teacher;
+  c.soft_weight = f.soft_weight;
+  c.temperature = f.temperature;
   c.resume = f.loop.resume;
   std::fprintf(stderr, "spade train: grounding, paths and features of the questions on %d threads (cache: %s)...\n",
                c.threads, c.cache_dir.empty() ? "none" : c.cache_dir.c_str());
@@ -102,6 +106,10 @@ void RegisterTrainCommands(CLI::App& app, int* rc) {
   cmd->add_option("--data-threads", f->threads_data, "Threads for grounding and paths")->capture_default_str();
   cmd->add_option("--patience", f->patience, "Stop after this many evaluations without a better dev accuracy (0 = never)")
       ->capture_default_str();
+  cmd->add_option("--teacher", f->teacher, "Trained QA model to distil from (task-specific distillation)");
+  cmd->add_option("--soft-weight", f->soft_weight, "Weight of the teacher's soft targets (the rest: labels)")
+      ->capture_default_str();
+  cmd->add_option("--temperature", f->temperature, "Distillation temperature T")->capture_default_str();
   cmd->add_option("--cache", f->cache, "Evidence cache directory (\"\" = none)")->capture_default_str();
   AddTrainLoopFlags(cmd, &f->loop);
   cmd->callback([f, rc] { *rc = RunTrain(*f); });

@@ -7,6 +7,9 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <fstream>
+
+#include <nlohmann/json.hpp>
 
 #include "encoder/checkpoint.h"
 #include "encoder/error.h"
@@ -151,6 +154,46 @@ TEST_F(QaTrainTest, PatienceStopsEarlyAndAResumedStoppedRunStaysStopped) {
   EXPECT_THROW(encoder::RunTrainLoop(fresh.get(), lc), encoder::Error);
   EXPECT_TRUE(std::filesystem::exists(out + "/best/spade.json"));
   EXPECT_TRUE(std::filesystem::exists(out + "/early_stop.json"));
+}
+
+// Task-specific distillation: a student with one fusion layer fitted to a trained teacher's
+// soft choice scores alone (soft weight 1) moves toward them: the logged KL falls.
+TEST_F(QaTrainTest, DistillationFitsTheTeachersScores) {
+  const std::string teacher = d_.path() + "/teacher", student = d_.path() + "/student";
+  auto t = MakeQaTrainTask(Config(teacher), k_);
+  encoder::RunTrainLoop(t.get(), Loop(teacher, false));
+  QaTrainConfig c = Config(student);
+  c.model.fusion_layers = 1;
+  c.teacher_dir = teacher;
+  c.soft_weight = 1.0f;
+  c.temperature = 1.0f;
+  encoder::TrainLoopConfig lc = Loop(student, false);
+  lc.steps = lc.optimizer.total_steps = 40;
+  lc.save_every = lc.eval_every = 0;
+  lc.log_every = 1;
+  lc.optimizer.lr = 3e-3f;
+  auto s = MakeQaTrainTask(c, k_);
+  encoder::RunTrainLoop(s.get(), lc);
+  std::ifstream log(student + "/log.jsonl");
+  std::vector<double> kl;
+  for (std::string line; std::getline(log, line);) {
+    const auto j = nlohmann::json::parse(line);
+    if (j.contains("distill_kl")) kl.push_back(j["distill_kl"].get<double>());
+  }
+  ASSERT_EQ(kl.size(), 40u);
+  double first = 0, last = 0;
+  for (int i = 0; i < 10; ++i) first += kl[static_cast<size_t>(i)], last += kl[kl.size() - 1 - static_cast<size_t>(i)];
+  EXPECT_LT(last, 0.5 * first) << "first 10 steps " << first / 10 << ", last 10 " << last / 10;
+  // Inputs must match: a teacher built for another sequence length is refused.
+  QaTrainConfig other = Config(d_.path() + "/x");
+  other.examples.max_seq = 20;
+  other.teacher_dir = teacher;
+  try {
+    MakeQaTrainTask(other, k_);
+    FAIL() << "expected an error";
+  } catch (const encoder::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("differ from the student's"), std::string::npos) << e.what();
+  }
 }
 
 TEST_F(QaTrainTest, SavedModelLoadsBackAndScoresTheSame) {
