@@ -27,13 +27,13 @@
 #include "retrieval/lemmatizer.h"
 #include "retrieval/paths.h"
 #include "tools/commands.h"
+#include "tools/knowledge.h"
 
 namespace spade::tools {
 namespace {
 
 using nlohmann::ordered_json;
 
-std::string DefaultScorerWeights() { return std::string(SPADE_DATA_DIR) + "/models/kg_scorer.json"; }
 std::string DefaultQaModel() { return std::string(SPADE_DATA_DIR) + "/models/qa"; }
 std::string DefaultLm() { return std::string(SPADE_DATA_DIR) + "/models/clm"; }
 
@@ -85,33 +85,18 @@ std::string ResolveScorer(const ScorerFlags& f, const char* command, bool* defau
   return s;
 }
 
-// The KG side, loaded once; outlives the scorer built on it.
-struct Knowledge {
-  std::unique_ptr<kg::KgStore> store;
-  kg::Graph graph;
-  std::optional<kg::TransE> transe;
-  retrieval::Lemmatizer lemmatizer;
-  fusion::QaKnowledge qa;
-};
-
-std::unique_ptr<Knowledge> LoadKnowledge(const ScorerFlags& f, bool identity) {
-  auto k = std::make_unique<Knowledge>();
-  k->qa.weights = retrieval::KgScorerWeights::Load(f.weights);
-  k->store = kg::KgStore::Open(f.kg);
-  k->graph = k->store->LoadGraph();
-  k->transe = kg::TransE::Load(*k->store);
-  k->lemmatizer = retrieval::Lemmatizer::Load();
-  k->qa.graph = &k->graph;
-  k->qa.lemmatizer = &k->lemmatizer;
-  k->qa.transe = k->transe ? &*k->transe : nullptr;
-  if (identity) k->qa.identity = fusion::ComputeKgIdentity(k->graph, k->qa.transe);
-  return k;
+// The KG side, loaded once (tools/knowledge.h); outlives the scorer built on it.
+std::unique_ptr<LoadedKg> LoadKnowledge(const ScorerFlags& f, bool identity) {
+  KgLoadOptions o;
+  o.weights = f.weights;
+  o.identity = identity;
+  return LoadKg(f.kg, o);
 }
 
 std::vector<data::McqItem> ReadPool(const std::string& path) { return data::ReadMcqFile(path); }
 
 struct Built {
-  std::unique_ptr<Knowledge> knowledge;  // null for lm
+  std::unique_ptr<LoadedKg> knowledge;  // null for lm
   std::unique_ptr<fusion::Scorer> scorer;
   std::string model_dir;                 // model, lm
 };

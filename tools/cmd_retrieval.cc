@@ -24,30 +24,17 @@
 #include "retrieval/scorer.h"
 #include "retrieval/subgraph.h"
 #include "tools/commands.h"
+#include "tools/knowledge.h"
 
 namespace spade::tools {
 namespace {
 
 using nlohmann::ordered_json;
 
-std::string DefaultScorerWeights() { return std::string(SPADE_DATA_DIR) + "/models/kg_scorer.json"; }
-
-// Everything a retrieval command needs, loaded once.
-struct Loaded {
-  std::unique_ptr<kg::KgStore> store;
-  kg::Graph graph;
-  std::optional<kg::TransE> transe;
-  retrieval::Lemmatizer lemmatizer;
-  const kg::TransE* embeddings() const { return transe ? &*transe : nullptr; }
-};
-
-std::unique_ptr<Loaded> Load(const std::string& kg_dir, bool with_embeddings = true) {
-  auto l = std::make_unique<Loaded>();
-  l->store = kg::KgStore::Open(kg_dir);
-  l->graph = l->store->LoadGraph();
-  if (with_embeddings) l->transe = kg::TransE::Load(*l->store);
-  l->lemmatizer = retrieval::Lemmatizer::Load();
-  return l;
+std::unique_ptr<LoadedKg> Load(const std::string& kg_dir, bool with_embeddings = true) {
+  KgLoadOptions o;
+  o.embeddings = with_embeddings;
+  return LoadKg(kg_dir, o);
 }
 
 ordered_json MentionJson(const retrieval::Mention& m) {

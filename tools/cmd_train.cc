@@ -6,17 +6,15 @@
 #include "data/error.h"
 #include "encoder/error.h"
 #include "fusion/qa_train.h"
-#include "kg/store.h"
 #include "tools/commands.h"
+#include "tools/knowledge.h"
 #include "tools/train_progress.h"
 
 namespace spade::tools {
 namespace {
 
-std::string DefaultWeights() { return std::string(SPADE_DATA_DIR) + "/models/kg_scorer.json"; }
-
 struct TrainFlags {
-  std::string kg = DefaultKgDir(), init, dev, out, weights = DefaultWeights(), cache = SpadeHome() + "/cache";
+  std::string kg = DefaultKgDir(), init, dev, out, weights = DefaultScorerWeights(), cache = SpadeHome() + "/cache";
   std::vector<std::string> train;
   bool random_init = false, no_paths = false, no_kg_features = false;
   int fusion_layers = 2, path_hidden = 32, batch = 8, seq = 64, threads_data = 2, patience = 0;
@@ -34,21 +32,15 @@ struct TrainFlags {
 int RunTrain(const TrainFlags& f) {
   if (f.batch <= 0) throw Error(ErrorCode::kInvalidArgument, "--batch must be positive");
   const encoder::TrainLoopConfig lc = MakeTrainLoopConfig(f.loop, f.out, 2000, 1e-4f);
-  auto store = kg::KgStore::Open(f.kg);
-  const kg::Graph graph = store->LoadGraph();
-  const std::optional<kg::TransE> transe = kg::TransE::Load(*store);
+  KgLoadOptions ko;
+  ko.weights = f.weights;
+  ko.identity = true;
+  const std::unique_ptr<LoadedKg> kg = LoadKg(f.kg, ko);
   const bool needs_vectors = f.fusion_layers > 0 || !f.no_paths;
-  if (needs_vectors && !transe) {
+  if (needs_vectors && !kg->transe) {
     throw Error(ErrorCode::kInvalidArgument, f.kg + ": the KG has no TransE vectors; run `spade kg embed --kg " + f.kg +
                                                  " --threads 1` (or train with --fusion-layers 0 --no-paths)");
   }
-  const retrieval::Lemmatizer lemmatizer = retrieval::Lemmatizer::Load();
-  fusion::QaKnowledge k;
-  k.graph = &graph;
-  k.lemmatizer = &lemmatizer;
-  k.transe = transe ? &*transe : nullptr;
-  k.weights = retrieval::KgScorerWeights::Load(f.weights);
-  k.identity = fusion::ComputeKgIdentity(graph, k.transe);
   fusion::QaTrainConfig c;
   c.init_dir = f.init;
   c.random_init = f.random_init;
@@ -72,7 +64,7 @@ int RunTrain(const TrainFlags& f) {
   c.resume = f.loop.resume;
   std::fprintf(stderr, "spade train: grounding, paths and features of the questions on %d threads (cache: %s)...\n",
                c.threads, c.cache_dir.empty() ? "none" : c.cache_dir.c_str());
-  auto task = fusion::MakeQaTrainTask(c, k);
+  auto task = fusion::MakeQaTrainTask(c, kg->qa);
   const encoder::TrainResult r = encoder::RunTrainLoop(task.get(), lc, TerminalTrainProgress());
   std::printf("spade train: %lld steps from %s%s%s; the best dev model is in %s\n",
               static_cast<long long>(r.steps_run), f.init.c_str(), f.random_init ? " (random init)" : "",
