@@ -104,7 +104,7 @@ LoadReport LoadWeights(const SafetensorsFile& file, Model* model, const LoadOpti
   return report;
 }
 
-void SaveWeights(const Model& model, const std::string& path) {
+void SaveWeights(const Model& model, const std::string& path, const std::vector<TensorToWrite>& extra) {
   const ParamArena& arena = model.params();
   const std::string prefix = ModelPrefix(model.config().arch);
   std::vector<TensorToWrite> out;
@@ -115,6 +115,7 @@ void SaveWeights(const Model& model, const std::string& path) {
     t.data = arena.values() + p.offset;
     out.push_back(std::move(t));
   }
+  out.insert(out.end(), extra.begin(), extra.end());
   WriteSafetensors(path, out, {{"format", "pt"}});
 }
 
@@ -129,12 +130,12 @@ std::unique_ptr<Model> LoadModelDir(const std::string& dir, const HeadsConfig& h
   return model;
 }
 
-void SaveModelDir(const Model& model, const std::string& dir) {
+void SaveModelDir(const Model& model, const std::string& dir, const std::vector<TensorToWrite>& extra) {
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   if (ec) throw Error(ErrorCode::kIOError, dir + ": cannot create directory: " + ec.message());
   WriteFileAtomic(dir + "/config.json", ConfigToJson(model.config(), HeadsToArchitecture(model.config(), model.heads())));
-  SaveWeights(model, dir + "/model.safetensors");
+  SaveWeights(model, dir + "/model.safetensors", extra);
 }
 
 }  // namespace spade::encoder

@@ -49,13 +49,15 @@ std::string HeadsToArchitecture(const EncoderConfig& c, const HeadsConfig& h);
 // for a missing trunk tensor, a wrong shape or a non-float dtype; the model is unchanged
 // unless everything loads.
 LoadReport LoadWeights(const SafetensorsFile& file, Model* model, const LoadOptions& opt = {});
-// Saves every parameter under its published name (atomic).
-void SaveWeights(const Model& model, const std::string& path);
+// Saves every parameter under its published name (atomic), followed by `extra` tensors
+// (e.g. a QA model's fusion tensors under their own prefix) in the same file.
+void SaveWeights(const Model& model, const std::string& path, const std::vector<TensorToWrite>& extra = {});
 
 // Reads DIR/config.json and DIR/model.safetensors. Throws kNotFound naming the file.
 std::unique_ptr<Model> LoadModelDir(const std::string& dir, const HeadsConfig& heads, const LoadOptions& opt = {},
                                     LoadReport* report = nullptr);
-// Creates DIR if needed and writes config.json and model.safetensors (each atomically).
-void SaveModelDir(const Model& model, const std::string& dir);
+// Creates DIR if needed and writes config.json and model.safetensors (each atomically);
+// `extra` tensors as in SaveWeights.
+void SaveModelDir(const Model& model, const std::string& dir, const std::vector<TensorToWrite>& extra = {});
 
 }  // namespace spade::encoder

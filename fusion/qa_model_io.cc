@@ -125,22 +125,14 @@ void CheckKgCompatible(const KgIdentity& model, const KgIdentity& kg, const std:
 
 void SaveQaModel(const QaModel& model, const encoder::TextTokenizer& tok, const QaModelInfo& info,
                  const std::string& dir) {
-  encoder::SaveModelDir(model.encoder_model(), dir);  // config.json, the encoder's tensors
-  const std::string weights = dir + "/model.safetensors";
-  const encoder::SafetensorsFile enc = encoder::SafetensorsFile::Open(weights);
-  std::vector<std::vector<float>> keep;
-  std::vector<encoder::TensorToWrite> out;
-  for (const auto& t : enc.header().tensors) {
-    keep.push_back(enc.ReadFloat(t));
-    out.push_back({t.name, t.shape, nullptr});
-  }
-  for (size_t i = 0; i < keep.size(); ++i) out[i].data = keep[i].data();
+  // One model.safetensors: the encoder's tensors under their published names, then ours.
+  std::vector<encoder::TensorToWrite> fusion;
   const encoder::ParamArena& a = model.fusion_params();
   for (const encoder::ParamInfo& p : a.params()) {
-    out.push_back({p.name, p.is_vector ? std::vector<int64_t>{p.cols} : std::vector<int64_t>{p.rows, p.cols},
-                   a.values() + p.offset});
+    fusion.push_back({p.name, p.is_vector ? std::vector<int64_t>{p.cols} : std::vector<int64_t>{p.rows, p.cols},
+                      a.values() + p.offset});
   }
-  encoder::WriteSafetensors(weights, out, {{"format", "pt"}, {"spade", "qa-model"}});
+  encoder::SaveModelDir(model.encoder_model(), dir, fusion);
   encoder::CopyTokenizerFiles(tok, dir);
   ordered_json j = {{"format", "spade-qa-model"},
                     {"version", 1},
