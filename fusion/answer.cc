@@ -1,14 +1,13 @@
 #include "fusion/answer.h"
 
 #include <algorithm>
-#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <exception>
 #include <map>
-#include <thread>
 
 #include "data/error.h"
+#include "data/parallel_for.h"
 #include "encoder/error.h"
 #include "fusion/qa_example.h"
 #include "fusion/qa_model.h"
@@ -94,35 +93,6 @@ AnswerResult FromKg(const kg::Graph& g, const retrieval::KgScorer& scorer, const
   return r;
 }
 
-// Runs fn(i) for every i on `threads` threads; the first failure stops the rest and is rethrown.
-template <typename Fn>
-void ParallelFor(size_t n, int threads, const AnswerProgress& progress, Fn fn) {
-  threads = std::max(1, threads);
-  std::atomic<size_t> next{0};
-  size_t done = 0;
-  std::exception_ptr failure;
-  std::mutex mu;
-  auto worker = [&] {
-    try {
-      for (size_t i; (i = next.fetch_add(1)) < n;) {
-        fn(i);
-        std::lock_guard<std::mutex> lock(mu);
-        ++done;
-        if (progress) progress(done, n);
-      }
-    } catch (...) {
-      std::lock_guard<std::mutex> lock(mu);
-      if (!failure) failure = std::current_exception();
-      next = n;
-    }
-  };
-  std::vector<std::thread> pool;
-  for (int t = 1; t < threads && static_cast<size_t>(t) < n; ++t) pool.emplace_back(worker);
-  worker();
-  for (auto& th : pool) th.join();
-  if (failure) std::rethrow_exception(failure);
-}
-
 // The entity-attention mass of statement b's entity tokens in the last fusion layer,
 // summed per concept (see answer.h), heaviest first.
 std::vector<AttendedEntity> AttendedEntities(const kg::Graph& g, const QaBatchState& st, const QaChoice& ch, int b) {
@@ -195,7 +165,9 @@ bool AnswerResult::NothingGrounded() const {
 std::vector<AnswerResult> Scorer::AnswerAll(const std::vector<data::McqItem>& items, int threads,
                                             const AnswerProgress& progress) const {
   std::vector<AnswerResult> out(items.size());
-  ParallelFor(items.size(), threads, progress, [&](size_t i) { out[i] = Answer(items[i]); });
+  ParallelFor(
+      items.size(), threads, [&](size_t i) { out[i] = Answer(items[i]); },
+      progress ? std::function<void(size_t)>([&](size_t d) { progress(d, items.size()); }) : nullptr);
   return out;
 }
 
@@ -257,12 +229,14 @@ std::vector<AnswerResult> ModelScorer::AnswerAll(const std::vector<data::McqItem
   // (their math uses the OpenMP/Eigen threads). Progress counts half an item per half.
   std::vector<retrieval::QuestionResult> scored(items.size());
   std::vector<double> seconds(items.size(), 0.0);
-  ParallelFor(items.size(), threads, progress ? AnswerProgress([&](size_t d, size_t) { progress(d / 2, items.size()); }) : AnswerProgress{},
-              [&](size_t i) {
-                const auto t0 = std::chrono::steady_clock::now();
-                scored[i] = scorer_.Score(items[i]);
-                seconds[i] = Seconds(t0);
-              });
+  ParallelFor(
+      items.size(), threads,
+      [&](size_t i) {
+        const auto t0 = std::chrono::steady_clock::now();
+        scored[i] = scorer_.Score(items[i]);
+        seconds[i] = Seconds(t0);
+      },
+      progress ? std::function<void(size_t)>([&](size_t d) { progress(d / 2, items.size()); }) : nullptr);
   std::vector<AnswerResult> out(items.size());
   for (size_t i = 0; i < items.size(); ++i) {
     const auto t0 = std::chrono::steady_clock::now();

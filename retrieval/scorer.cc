@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "data/error.h"
+#include "data/parallel_for.h"
 
 namespace spade::retrieval {
 namespace {
@@ -380,11 +381,7 @@ KgScorerWeights TrainKgScorer(const std::vector<std::vector<std::vector<double>>
 
 }  // namespace spade::retrieval
 
-#include <atomic>
 #include <chrono>
-#include <exception>
-#include <mutex>
-#include <thread>
 
 namespace spade::retrieval {
 
@@ -393,27 +390,11 @@ EvalReport EvaluateKgScorer(const KgScorer& scorer, const std::vector<data::McqI
   if (threads < 1) threads = 1;
   std::vector<QuestionResult> local(items.size());
   std::vector<double> seconds(items.size(), 0.0);
-  std::atomic<size_t> next{0};
-  std::exception_ptr failure;
-  std::mutex failure_mu;
-  auto worker = [&]() {
-    try {
-      for (size_t i; (i = next.fetch_add(1)) < items.size();) {
-        const auto t0 = std::chrono::steady_clock::now();
-        local[i] = scorer.Score(items[i]);
-        seconds[i] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-      }
-    } catch (...) {
-      std::lock_guard<std::mutex> lock(failure_mu);
-      if (!failure) failure = std::current_exception();
-      next = items.size();
-    }
-  };
-  std::vector<std::thread> pool;
-  for (int t = 1; t < threads; ++t) pool.emplace_back(worker);
-  worker();
-  for (auto& th : pool) th.join();
-  if (failure) std::rethrow_exception(failure);
+  ParallelFor(items.size(), threads, [&](size_t i) {
+    const auto t0 = std::chrono::steady_clock::now();
+    local[i] = scorer.Score(items[i]);
+    seconds[i] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  });
   EvalReport report;
   report.n = items.size();
   report.seconds = std::move(seconds);
